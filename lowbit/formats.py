@@ -1,0 +1,356 @@
+"""Every number format lowbit knows, as data.
+
+A format is one frozen :class:`Format`; every limit, table and code class is derived
+from its fields (no class per format).  The registry maps names — ml_dtypes' dtype
+names plus lowbit's own for what ml_dtypes lacks — to these descriptions.
+
+Code layout (all floating-point kinds): sign bit on top (when signed), then
+``ebits`` exponent bits, then ``mbits`` trailing significand bits.  A *magnitude code*
+is the code without its sign bit; magnitude codes increase with the value they encode,
+which is what the codec relies on.
+
+Special-value policies (``specials``):
+
+``ieee``
+    IEEE 754-2019 §3.4: the all-ones exponent field holds ±Inf (significand 0) and NaNs.
+``fn``
+    OCP 8-bit FP v1.0 §4.2 (E4M3): no Inf; the single pattern S.1111.111 (each sign) is NaN.
+``fnuz``
+    No Inf, no −0: the code 0x80 (sign set, all else zero) is the only NaN.
+``finite``
+    OCP MX v1.0 §5.3.2 (FP6 / FP4 elements): no Inf and no NaN; every code is a number.
+``p3109``
+    IEEE P3109 interim report (extended, signed): 0x80 is NaN, 0x7F/0xFF are ±Inf,
+    no −0.
+``exponent_only``
+    OCP MX v1.0 §5.4.1 (E8M0 scale): unsigned, no significand, value 2^(code − bias),
+    no zero, the all-ones code is NaN.
+``int``
+    Two's-complement integer of ``bits`` bits with ``frac_bits`` fraction bits
+    (OCP MX v1.0 §5.3.3: MXINT8 elements have 6).  ``symmetric`` drops the most negative code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from fractions import Fraction
+from functools import cached_property
+
+import numpy as np
+
+SPECIALS = ("ieee", "fn", "fnuz", "finite", "p3109", "exponent_only", "int")
+
+# Code classes, as small integers so that kernels and tables can carry them.
+CLASS_NAMES = ("zero", "subnormal", "normal", "inf", "nan")
+ZERO, SUBNORMAL, NORMAL, INF, NAN = range(5)
+
+
+@dataclasses.dataclass(frozen=True)
+class Format:
+    """The complete description of one number format; everything else is derived.
+
+    Args:
+      name: the registry name (ml_dtypes' name where ml_dtypes has the format).
+      ebits: exponent field width (0 for integers).
+      mbits: trailing significand width (for integers: ``bits - 1``, unused).
+      bias: exponent bias.
+      specials: one of :data:`SPECIALS` (see the module docstring).
+      signed: whether the top bit is a sign bit.
+      bits: total width; derived for floats when 0.
+      frac_bits: integers only: value = code / 2**frac_bits.
+      symmetric: integers only: the most negative code is not used.
+    """
+
+    name: str
+    ebits: int
+    mbits: int
+    bias: int
+    specials: str = "ieee"
+    signed: bool = True
+    bits: int = 0
+    frac_bits: int = 0
+    symmetric: bool = False
+
+    def __post_init__(self):
+        if self.specials not in SPECIALS:
+            raise ValueError(f"unknown specials policy {self.specials!r}; allowed: {', '.join(SPECIALS)}")
+        if self.specials == "int":
+            if not 2 <= self.bits <= 32:
+                raise ValueError(f"integer format {self.name!r}: bits={self.bits} must be in 2..32")
+        else:
+            width = int(self.signed) + self.ebits + self.mbits
+            if self.bits == 0:
+                object.__setattr__(self, "bits", width)
+            elif self.bits != width:
+                raise ValueError(f"format {self.name!r}: bits={self.bits} but sign+ebits+mbits={width}")
+            if not 1 <= self.ebits <= 11 or not 0 <= self.mbits <= 52 or self.bits > 32:
+                raise ValueError(
+                    f"format {self.name!r}: ebits={self.ebits}, mbits={self.mbits} out of range "
+                    "(1 <= ebits <= 11, 0 <= mbits <= 52, at most 32 bits in all)"
+                )
+            if self.specials in ("fnuz", "p3109") and not self.signed:
+                raise ValueError(f"format {self.name!r}: specials={self.specials!r} needs a sign bit")
+            if self.specials == "fn" and self.mbits == 0:
+                raise ValueError(f"format {self.name!r}: 'fn' needs at least one significand bit")
+
+    # ----- kind -------------------------------------------------------------------
+    @property
+    def is_int(self) -> bool:
+        return self.specials == "int"
+
+    @property
+    def has_inf(self) -> bool:
+        return self.specials in ("ieee", "p3109")
+
+    @property
+    def has_nan(self) -> bool:
+        return self.specials not in ("finite", "int")
+
+    @property
+    def has_negative_zero(self) -> bool:
+        return self.signed and self.specials in ("ieee", "fn", "finite")
+
+    @property
+    def has_zero(self) -> bool:
+        return self.specials != "exponent_only"
+
+    @property
+    def has_subnormals(self) -> bool:
+        """Field 0 encodes 0.m × 2^(1−bias) (IEEE 754 §3.4 c); E8M0 has no such codes."""
+        return not self.is_int and self.specials != "exponent_only" and self.mbits > 0
+
+    @property
+    def code_dtype(self) -> np.dtype:
+        """uint8 up to 8 bits, uint16 up to 16, else uint32."""
+        return np.dtype(np.uint8 if self.bits <= 8 else np.uint16 if self.bits <= 16 else np.uint32)
+
+    @property
+    def num_codes(self) -> int:
+        return 1 << self.bits
+
+    # ----- limits (as magnitude codes, then values) ----------------------------------
+    @property
+    def reserved_high_codes(self) -> int:
+        """How many of the top magnitude codes are not finite numbers."""
+        return {"ieee": 1 << self.mbits, "fn": 1, "fnuz": 0, "finite": 0, "p3109": 1,
+                "exponent_only": 1, "int": 0}[self.specials]
+
+    @property
+    def max_magnitude_code(self) -> int:
+        """Magnitude code (sign bit clear) of the largest finite value."""
+        if self.is_int:
+            return (1 << (self.bits - 1)) - 1
+        return (1 << (self.ebits + self.mbits)) - 1 - self.reserved_high_codes
+
+    @property
+    def emin(self) -> int:
+        """Exponent of the smallest normal binade (1 − bias; −bias for E8M0)."""
+        return -self.bias if self.specials == "exponent_only" else 1 - self.bias
+
+    @property
+    def emax(self) -> int:
+        """Exponent of the largest finite binade."""
+        if self.is_int:
+            return self.bits - 2 - self.frac_bits
+        return (self.max_magnitude_code >> self.mbits) - self.bias
+
+    def magnitude_value(self, mag: int) -> Fraction:
+        """Exact value of a finite magnitude code."""
+        if self.is_int:
+            return Fraction(mag, 1 << self.frac_bits)
+        field, man = mag >> self.mbits, mag & ((1 << self.mbits) - 1)
+        if field == 0 and self.has_subnormals:
+            return Fraction(man, 1 << self.mbits) * Fraction(2) ** self.emin
+        if field == 0 and self.specials != "exponent_only":  # mbits == 0: field 0 is zero
+            return Fraction(0)
+        return Fraction((1 << self.mbits) + man, 1 << self.mbits) * Fraction(2) ** (field - self.bias)
+
+    @property
+    def max_finite(self) -> float:
+        return float(self.magnitude_value(self.max_magnitude_code))
+
+    @property
+    def min_finite(self) -> float:
+        """Most negative finite value (0 or the smallest value for unsigned formats)."""
+        if self.is_int:
+            lowest = (1 << (self.bits - 1)) - (1 if self.symmetric else 0)
+            return -lowest / (1 << self.frac_bits)
+        if not self.signed:
+            return float(self.magnitude_value(0)) if not self.has_zero else 0.0
+        return -self.max_finite
+
+    @property
+    def min_normal(self) -> float:
+        if self.is_int:
+            return 1.0 / (1 << self.frac_bits)
+        return float(Fraction(2) ** self.emin)
+
+    @property
+    def min_subnormal(self) -> float:
+        """Smallest positive value (the min normal where there are no subnormals)."""
+        if self.is_int:
+            return 1.0 / (1 << self.frac_bits)
+        if not self.has_subnormals:
+            return self.min_normal
+        return float(Fraction(2) ** (self.emin - self.mbits))
+
+    @property
+    def nan_code(self) -> int:
+        """The canonical (positive, quiet) NaN code, or -1 where there is no NaN."""
+        if self.specials == "ieee":
+            quiet = 1 << (self.mbits - 1) if self.mbits else 0
+            return (((1 << self.ebits) - 1) << self.mbits) | quiet if self.mbits else -1
+        if self.specials == "fn":
+            return (1 << (self.bits - 1)) - 1
+        if self.specials in ("fnuz", "p3109"):
+            return 1 << (self.bits - 1)
+        if self.specials == "exponent_only":
+            return (1 << self.bits) - 1
+        return -1
+
+    # ----- per-code tables --------------------------------------------------------
+    def _classify(self, code: int) -> int:
+        if self.is_int:
+            return ZERO if code == 0 else NORMAL
+        sign = (code >> (self.bits - 1)) & 1 if self.signed else 0
+        mag = code & ((1 << (self.bits - int(self.signed))) - 1)
+        top = (1 << (self.ebits + self.mbits)) - 1
+        field, man = mag >> self.mbits, mag & ((1 << self.mbits) - 1)
+        s = self.specials
+        if s == "ieee" and field == (1 << self.ebits) - 1:
+            return INF if man == 0 else NAN
+        if s == "fn" and mag == top:
+            return NAN
+        if s in ("fnuz", "p3109") and sign and mag == 0:
+            return NAN
+        if s == "p3109" and mag == top:
+            return INF
+        if s == "exponent_only":
+            return NAN if mag == top else NORMAL
+        if mag == 0:
+            return ZERO
+        if field == 0:
+            return SUBNORMAL if self.has_subnormals else ZERO
+        return NORMAL
+
+    @cached_property
+    def classes(self) -> np.ndarray:
+        """Class (index into :data:`CLASS_NAMES`) of every code; for formats up to 16 bits."""
+        self._require_table()
+        return np.array([self._classify(c) for c in range(self.num_codes)], dtype=np.uint8)
+
+    @cached_property
+    def values(self) -> np.ndarray:
+        """float64 value of every code (NaN for NaN codes); for formats up to 16 bits."""
+        self._require_table()
+        from .codec import decode  # the one bit-field decoder
+
+        return decode(np.arange(self.num_codes, dtype=np.uint32).astype(self.code_dtype), self)
+
+    def _require_table(self):
+        if self.bits > 16:
+            raise ValueError(f"format {self.name!r} has {self.bits} bits: per-code tables exist up to 16 bits")
+
+    def rules_summary(self) -> str:
+        """One line on Inf/NaN/zero handling, for the format table."""
+        return {
+            "ieee": "IEEE: ±Inf, NaNs in the top binade",
+            "fn": "no Inf; NaN only at S.1…1 (both signs)",
+            "fnuz": "no Inf, no -0; NaN only at 0x80",
+            "finite": "no Inf, no NaN (all codes are numbers)",
+            "p3109": "±Inf at 0x7F/0xFF, NaN at 0x80, no -0",
+            "exponent_only": "unsigned powers of two; no zero; NaN at 0xFF",
+            "int": "two's complement" + (", symmetric" if self.symmetric else "")
+            + (f", {self.frac_bits} fraction bits" if self.frac_bits else ""),
+        }[self.specials]
+
+
+# ------------------------------------------------------------------------------------
+# The registry
+# ------------------------------------------------------------------------------------
+def _p3109(p: int) -> Format:
+    """IEEE P3109 binary8pP (signed, extended): precision p, bias 2^(8−p−1)."""
+    return Format(f"binary8p{p}", ebits=8 - p, mbits=p - 1, bias=1 << (7 - p), specials="p3109")
+
+
+_REGISTERED: list[tuple[Format, tuple[str, ...]]] = [
+    (Format("float8_e4m3fn", 4, 3, 7, "fn"), ("e4m3", "fp8_e4m3", "ocp_e4m3")),
+    (Format("float8_e5m2", 5, 2, 15, "ieee"), ("e5m2", "fp8_e5m2", "ocp_e5m2")),
+    (Format("float6_e2m3fn", 2, 3, 1, "finite"), ("e2m3", "fp6_e2m3")),
+    (Format("float6_e3m2fn", 3, 2, 3, "finite"), ("e3m2", "fp6_e3m2")),
+    (Format("float4_e2m1fn", 2, 1, 1, "finite"), ("e2m1", "fp4_e2m1", "fp4")),
+    (Format("float4_e2m1", 2, 1, 1, "ieee"), ("fp4_e2m1_ieee",)),
+    (Format("float8_e8m0fnu", 8, 0, 127, "exponent_only", signed=False), ("e8m0", "ue8m0")),
+    (Format("float8_e4m3fnuz", 4, 3, 8, "fnuz"), ()),
+    (Format("float8_e5m2fnuz", 5, 2, 16, "fnuz"), ()),
+    (Format("float8_e4m3b11fnuz", 4, 3, 11, "fnuz"), ()),
+    (Format("float8_e3m4", 3, 4, 3, "ieee"), ()),
+    (Format("float8_e4m3", 4, 3, 7, "ieee"), ("e4m3_ieee",)),
+    (Format("float16", 5, 10, 15, "ieee"), ("half", "fp16")),
+    (Format("bfloat16", 8, 7, 127, "ieee"), ("bf16",)),
+    (Format("float32", 8, 23, 127, "ieee"), ("single", "fp32")),
+    (Format("int8", 0, 7, 0, "int", bits=8), ()),
+    (Format("int8_symmetric", 0, 7, 0, "int", bits=8, symmetric=True), ()),
+    (Format("int4", 0, 3, 0, "int", bits=4), ()),
+    (Format("int4_symmetric", 0, 3, 0, "int", bits=4, symmetric=True), ()),
+    (Format("int2", 0, 1, 0, "int", bits=2), ()),
+    (Format("int2_symmetric", 0, 1, 0, "int", bits=2, symmetric=True), ()),
+    (Format("mxint8", 0, 7, 0, "int", bits=8, frac_bits=6), ("mxint8_element",)),
+] + [(_p3109(p), ()) for p in range(1, 8)]
+
+FORMATS: dict[str, Format] = {f.name: f for f, _ in _REGISTERED}
+_ALIASES: dict[str, str] = {}
+for _f, _names in _REGISTERED:
+    _ALIASES[_f.name.lower()] = _f.name
+    for _a in _names:
+        _ALIASES[_a.lower()] = _f.name
+
+
+def format(spec) -> Format:  # noqa: A001 - the public name users expect: lowbit.format
+    """Look a format up by name (case-insensitive), numpy/ml_dtypes dtype, or pass a Format through.
+
+    Raises:
+      ValueError: unknown name (the message lists the known names).
+      TypeError: anything that is neither a name, a dtype nor a Format.
+    """
+    if isinstance(spec, Format):
+        return spec
+    if isinstance(spec, str):
+        key = spec.strip().lower()
+    else:
+        try:
+            key = np.dtype(spec).name.lower()
+        except TypeError:
+            raise TypeError(
+                f"cannot interpret {spec!r} as a format: pass a name, a numpy/ml_dtypes dtype or a lowbit.Format"
+            ) from None
+    if key not in _ALIASES:
+        raise ValueError(f"unknown format {spec!r}; known formats: {', '.join(FORMATS)}")
+    return FORMATS[_ALIASES[key]]
+
+
+def register(fmt: Format, *aliases: str) -> Format:
+    """Add a user-defined format to the registry (its name and aliases become look-up keys)."""
+    for key in (fmt.name, *aliases):
+        k = key.lower()
+        if k in _ALIASES and FORMATS[_ALIASES[k]] != fmt:
+            raise ValueError(f"format name {key!r} is already registered for {FORMATS[_ALIASES[k]]}")
+    FORMATS[fmt.name] = fmt
+    for key in (fmt.name, *aliases):
+        _ALIASES[key.lower()] = fmt.name
+    return fmt
+
+
+def format_table() -> str:
+    """The table of every registered format: name, bits, bias, max finite, min subnormal, rules."""
+    rows = [("name", "bits", "E", "M", "bias", "max finite", "min normal", "min subnormal", "Inf/NaN rules")]
+    for f in FORMATS.values():
+        rows.append((
+            f.name, str(f.bits), str(f.ebits), str(f.mbits if not f.is_int else "-"),
+            str(f.bias) if not f.is_int else "-", f"{f.max_finite:.9g}", f"{f.min_normal:.6g}",
+            f"{f.min_subnormal:.6g}", f.rules_summary(),
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
