@@ -71,10 +71,12 @@ def _mag_code_of(n, q, mbits, bias, is_int):
 
 
 @numba.njit(cache=True)
-def round_pack(sign, sig, exp, p, srbits):
+def round_pack(sign, sig, exp, lead, p, srbits):
     """Round the exact value (−1)^sign · sig · 2^exp to the target format and pack its code.
 
-    sig is a non-negative integer below 2^62.  Returns (code, flags).
+    sig is a non-negative integer below 2^62 and ``lead`` the exponent of its leading bit
+    (floor(log2 of the value)); callers know it from the input's exponent field.
+    Returns (code, flags).
     Rounding follows IEEE 754-2019 §4.3 (nearest-even, nearest-away, toward zero, up,
     down), round-to-odd (Boldo & Melquiond), and gfloat's four stochastic modes given
     ``srbits`` (an integer below 2^srnumbits).  Overflow follows IEEE 754-2019 §7.4
@@ -108,11 +110,6 @@ def round_pack(sign, sig, exp, p, srbits):
         return np.int64(sign) << sign_shift, flags
 
     # ---- exponent of the leading bit, and the quantum 2^q the result is a multiple of
-    lead = exp
-    t = sig
-    while t > 1:
-        t >>= 1
-        lead += 1
     if is_int:
         q = -p[P_FRAC]
         top_exp = bits - 1 - p[P_FRAC]  # 2^top_exp is beyond the largest magnitude
@@ -330,15 +327,21 @@ def encode_one(b, p, srbits):
     if efield == 0:
         sig = man
         exp = 1 - sbias - sm
+        lead = exp - 1
+        t = sig
+        while t > 0:  # subnormal input: find the leading bit
+            t >>= 1
+            lead += 1
     else:
         sig = man | (np.int64(1) << sm)
         exp = efield - sbias - sm
-    return round_pack(sign, sig, exp, p, srbits)
+        lead = efield - sbias
+    return round_pack(sign, sig, exp, lead, p, srbits)
 
 
 @numba.njit(cache=True, parallel=True)
 def encode_array(bits_in, p, srbits, out):
-    """Encode every element of ``bits_in`` (raw source bits, int64) into ``out``; returns OR of flags."""
+    """Encode every element of ``bits_in`` (raw source bits) into ``out`` (codes); returns OR of flags."""
     n = bits_in.shape[0]
     use_sr = srbits.shape[0] == n
     flags = np.zeros(n, dtype=np.uint8) if False else np.zeros(1, dtype=np.int64)

@@ -135,8 +135,8 @@ def encode(
     elif srbits is not None or srnumbits is not None:
         raise ValueError(f"srbits/srnumbits apply to stochastic rounding only, not rounding={rules.rounding!r}")
 
-    raw = flat.view(_SOURCES[arr.dtype][3]).astype(np.int64)
-    out = np.empty(n, dtype=np.int64)
+    raw = flat.view(_SOURCES[arr.dtype][3])
+    out = np.empty(n, dtype=fmt.code_dtype)
     flags = K.encode_array(raw, params(fmt, rules, arr.dtype, nb), sr, out) if n else 0
     if flags & K.FLAG_NAN_ERROR:
         raise ValueError(
@@ -148,7 +148,7 @@ def encode(
             f"a value beyond ±{fmt.max_finite:g} (or ±Inf) has no code in {fmt.name!r} under "
             "overflow='nonsaturating' (the format has neither Inf nor NaN); use overflow='saturate'"
         )
-    return out.astype(fmt.code_dtype).reshape(arr.shape)
+    return out.reshape(arr.shape)
 
 
 @lru_cache(maxsize=None)
