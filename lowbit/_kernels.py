@@ -344,7 +344,7 @@ def encode_array(bits_in, p, srbits, out):
     """Encode every element of ``bits_in`` (raw source bits) into ``out`` (codes); returns OR of flags."""
     n = bits_in.shape[0]
     use_sr = srbits.shape[0] == n
-    flags = np.zeros(n, dtype=np.uint8) if False else np.zeros(1, dtype=np.int64)
+    flags = np.zeros(1, dtype=np.int64)
     nchunks = 64
     chunk_flags = np.zeros(nchunks, dtype=np.int64)
     step = (n + nchunks - 1) // nchunks
@@ -410,3 +410,38 @@ def decode_one(code, p):
 def decode_array(codes, p, out):
     for i in numba.prange(codes.shape[0]):
         out[i] = decode_one(np.int64(codes[i]), p)
+
+
+# ---- table-driven encode (exact shortcut for targets with at most 7 significand bits) ----
+# From float32 into a target with mbits <= 7, every result drops at least 16 input bits
+# (the target's smallest quantum, 2^(emin - mbits), is at least 2^16 float32 quanta
+# above 2^-149 for every such format lowbit knows, and at least 2^(23-mbits) in the normal
+# range), so the code depends only on input bits 31..15 and on whether bits 14..0 are all
+# zero (they can only contribute to the sticky bit).  The table maps those 2^18 keys to
+# codes; each entry is computed by the one round-and-pack routine from a representative
+# input with the same key.  ``f32_table_safe`` checks the premise for a given format.
+F32_KEY_SHIFT = 15
+
+
+@numba.njit(cache=True, parallel=True)
+def build_table(keys, p, out, flags_out):
+    """out[i] = code of raw input ``keys[i]`` (deterministic rounding only), flags alike."""
+    for i in numba.prange(keys.shape[0]):
+        code, fl = encode_one(np.int64(keys[i]), p, np.int64(0))
+        out[i] = code
+        flags_out[i] = fl
+
+
+@numba.njit(cache=True, parallel=True)
+def gather_f32(bits_in, table, out):
+    """Table-driven encode of float32 raw bits: key = bits 31..15 and a sticky bit of 14..0."""
+    for i in numba.prange(bits_in.shape[0]):
+        b = bits_in[i]
+        out[i] = table[((b >> 15) << 1) | ((b & 0x7FFF) != 0)]
+
+
+@numba.njit(cache=True, parallel=True)
+def gather_16(bits_in, table, out):
+    """Table-driven encode of 16-bit raw inputs (float16, bfloat16): the table has every input."""
+    for i in numba.prange(bits_in.shape[0]):
+        out[i] = table[bits_in[i]]

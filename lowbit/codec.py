@@ -137,7 +137,12 @@ def encode(
 
     raw = flat.view(_SOURCES[arr.dtype][3])
     out = np.empty(n, dtype=fmt.code_dtype)
-    flags = K.encode_array(raw, params(fmt, rules, arr.dtype, nb), sr, out) if n else 0
+    table = _encode_table(fmt, rules, arr.dtype) if n >= _TABLE_MIN_N and not nb else None
+    if table is not None:
+        (K.gather_f32 if arr.dtype == np.float32 else K.gather_16)(raw, table, out)
+        flags = 0
+    else:
+        flags = K.encode_array(raw, params(fmt, rules, arr.dtype, nb), sr, out) if n else 0
     if flags & K.FLAG_NAN_ERROR:
         raise ValueError(
             f"NaN input has no code in {fmt.name!r} (the format has no NaN); "
@@ -149,6 +154,32 @@ def encode(
             "overflow='nonsaturating' (the format has neither Inf nor NaN); use overflow='saturate'"
         )
     return out.reshape(arr.shape)
+
+
+_TABLE_MIN_N = 1 << 18  # below this, building a table costs more than encoding directly
+
+
+@lru_cache(maxsize=64)
+def _encode_table(fmt: Format, rules: Rules, src: np.dtype):
+    """Every code, keyed by the input bits that can matter, built by the one round-and-pack
+    routine; None where no exact table exists (see ``_kernels.F32_KEY_SHIFT``) or where an
+    entry would raise (the caller then runs the kernel, which reports the bad input)."""
+    if src == np.float32:
+        if fmt.is_int or fmt.mbits > 7 or fmt.emin - fmt.mbits < -149 + 16:
+            return None
+        key = np.arange(1 << 18, dtype=np.uint32)
+        reps = ((key >> 1) << K.F32_KEY_SHIFT) | (key & 1)  # representative input of each key
+    elif src in (np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16)):
+        reps = np.arange(1 << 16, dtype=np.uint16)
+    else:
+        return None
+    table = np.empty(reps.size, dtype=fmt.code_dtype)
+    flags = np.empty(reps.size, dtype=np.int64)
+    K.build_table(reps, params(fmt, rules, src, 0), table, flags)
+    if flags.any():
+        return None
+    table.setflags(write=False)
+    return table
 
 
 @lru_cache(maxsize=None)
