@@ -1,0 +1,21 @@
+"""MAC emulation: dot products and matrix products accumulated as hardware does, to the bit.
+
+``matmul`` / ``dot`` take element codes; ``accumulator(name, **params)`` builds the adder
+model (``exact``, ``ieee``, ``fused-block``) or a hardware preset (``h100-fp8``,
+``h100-fp8-triton``) as data.
+"""
+
+from .accumulators import (  # noqa: F401
+    IEEE,
+    PRESETS,
+    ROUNDINGS,
+    Exact,
+    FusedBlock,
+    accumulator,
+    h100_fp8,
+    h100_fp8_triton,
+)
+from .api import dot, matmul  # noqa: F401
+
+__all__ = ["matmul", "dot", "accumulator", "Exact", "IEEE", "FusedBlock", "PRESETS", "ROUNDINGS",
+           "h100_fp8", "h100_fp8_triton"]

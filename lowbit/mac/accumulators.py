@@ -1,0 +1,249 @@
+"""Accumulators as data: what a dot product's adder does, every knob named.
+
+Three kinds, each a frozen dataclass, built by :func:`accumulator`:
+
+``exact``
+    The infinitely precise sum of the exact products, rounded once to float32 (nearest
+    even, IEEE 754-2019 §4.3.1).
+``ieee``
+    Products rounded to an IEEE binary format (float32, float16 or bfloat16) and added in
+    that format with round-to-nearest-even (IEEE 754 §5.4.1 addition) in a stated order:
+    ``sequential`` (((p0+p1)+p2)+…), ``pairwise`` (a balanced tree: each half of the
+    range summed recursively, the first half taking the extra element), ``chunked``
+    (sequential within chunks of ``chunk`` products, each chunk sum added in order to the
+    total).
+``fused-block``
+    The tensor-core adder of the literature (Fasi, Higham, Mikaitis, Pranesh 2021;
+    Khattak & Mikaitis 2025): K is cut into blocks of ``block_size`` products; in each
+    block the products are exact, the largest alignment exponent E among the non-zero
+    products (and the incoming chain accumulator) fixes a grid 2^(E − frac_bits); each
+    product is rounded to that grid (``term_rounding``), the incoming accumulator too
+    (``acc_rounding``); the terms are added exactly; the sum keeps ``sum_bits``
+    significant bits (``sum_rounding``) and becomes the chain accumulator.  Every
+    ``promote_every`` elements of K (and at the end of each ``promote_chunk``), the chain
+    is rounded to float32 (nearest even), added with IEEE float32 addition into a separate
+    accumulator and restarted from 0.
+
+An accumulator starts at +0; a product with a NaN operand, Inf·0, or +Inf and −Inf
+products give NaN, other infinite products give that infinity (IEEE 754 §6.1, §7.2),
+for every kind.
+
+Presets (``h100-fp8``, ``h100-fp8-triton``) are settings of ``fused-block``; their
+docstrings state the evidence behind them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+ROUNDINGS = ("toward_zero", "nearest_even", "down", "up", "nearest_away")
+ORDERS = ("sequential", "pairwise", "chunked")
+IEEE_FORMATS = {"float32": (24, -126, 127), "float16": (11, -14, 15), "bfloat16": (8, -126, 127)}
+ALIGN = ("operands", "product")
+
+
+def _check_choice(kind, name, value, allowed):
+    if value not in allowed:
+        raise ValueError(f"{kind}: {name}={value!r} is not allowed; allowed: {', '.join(map(repr, allowed))}")
+
+
+def _check_int(kind, name, value, lo, hi=None, none_ok=False):
+    if value is None and none_ok:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{kind}: {name} must be an int{' or None' if none_ok else ''}, got {value!r}")
+    if value < lo or (hi is not None and value > hi):
+        rng = f"{lo}..{hi}" if hi is not None else f">= {lo}"
+        raise ValueError(f"{kind}: {name}={value} out of range; allowed: {rng}{' or None' if none_ok else ''}")
+
+
+@dataclass(frozen=True)
+class Exact:
+    """The exact sum of the exact products, rounded once to float32 (nearest even)."""
+
+    kind: str = dataclasses.field(default="exact", init=False)
+
+
+@dataclass(frozen=True)
+class IEEE:
+    """IEEE addition in ``format`` (round to nearest even) in the stated ``order``."""
+
+    order: str = "sequential"
+    chunk: int | None = None
+    format: str = "float32"
+    kind: str = dataclasses.field(default="ieee", init=False)
+
+    def __post_init__(self):
+        _check_choice("ieee", "order", self.order, ORDERS)
+        _check_choice("ieee", "format", self.format, tuple(IEEE_FORMATS))
+        if self.order == "chunked":
+            _check_int("ieee", "chunk", self.chunk, 1)
+        elif self.chunk is not None:
+            raise ValueError(f"ieee: chunk={self.chunk!r} is only allowed with order='chunked'")
+
+
+@dataclass(frozen=True)
+class FusedBlock:
+    """The fused multi-term adder of a tensor core, chained along K (see module docstring).
+
+    Args:
+      block_size: products per block (one hardware step).
+      frac_bits: F: terms are rounded to multiples of 2^(E − F), E the block's largest
+        alignment exponent.
+      align: ``"operands"``: a product's alignment exponent is the sum of its operands'
+        exponents (a subnormal counts with its format's emin); ``"product"``: the exponent
+        of the exact product's value.
+      term_rounding / acc_rounding: rounding of each product / of the incoming chain
+        accumulator to the grid: one of :data:`ROUNDINGS` (``toward_zero`` truncates the
+        magnitude; ``down`` truncates a two's-complement value).
+      acc_in_max: whether the incoming accumulator's exponent takes part in E.
+      sum_bits: significant bits the block sum keeps (None: all).
+      sum_rounding: how the sum is cut to ``sum_bits``.
+      promote_every: the chain is added into a separate float32 accumulator (IEEE add,
+        nearest even) and restarted every this many elements of K (None: never; the
+        chain's final value is rounded to float32, nearest even).
+      promote_chunk: additionally promote at the end of every chunk of this many elements
+        of K, restarting the count (Triton's BLOCK_K); only with ``promote_every``.
+    """
+
+    block_size: int = 32
+    frac_bits: int = 13
+    align: str = "operands"
+    term_rounding: str = "toward_zero"
+    acc_rounding: str = "toward_zero"
+    acc_in_max: bool = True
+    sum_bits: int | None = 14
+    sum_rounding: str = "toward_zero"
+    promote_every: int | None = None
+    promote_chunk: int | None = None
+    kind: str = dataclasses.field(default="fused-block", init=False)
+
+    def __post_init__(self):
+        k = "fused-block"
+        _check_int(k, "block_size", self.block_size, 1, 1 << 20)
+        # int64 headroom: terms < 2^(F+2), block_size+1 of them (see kernels.fused_block_matmul)
+        fmax = 60 - max(1, (self.block_size + 1).bit_length())
+        _check_int(k, "frac_bits", self.frac_bits, 0, fmax)
+        _check_choice(k, "align", self.align, ALIGN)
+        for name in ("term_rounding", "acc_rounding", "sum_rounding"):
+            _check_choice(k, name, getattr(self, name), ROUNDINGS)
+        if not isinstance(self.acc_in_max, bool):
+            raise TypeError(f"{k}: acc_in_max must be True or False, got {self.acc_in_max!r}")
+        _check_int(k, "sum_bits", self.sum_bits, 1, 62, none_ok=True)
+        _check_int(k, "promote_every", self.promote_every, 1, none_ok=True)
+        _check_int(k, "promote_chunk", self.promote_chunk, 1, none_ok=True)
+        if self.promote_chunk is not None and self.promote_every is None:
+            raise ValueError(f"{k}: promote_chunk={self.promote_chunk} needs promote_every")
+        for name in ("promote_every", "promote_chunk"):
+            v = getattr(self, name)
+            if v is not None and v % self.block_size:
+                raise ValueError(
+                    f"{k}: {name}={v} must be a multiple of block_size={self.block_size} "
+                    "(the chain can only be promoted between blocks)"
+                )
+
+
+# ------------------------------------------------------------------------------------
+# Presets: settings of fused-block
+# ------------------------------------------------------------------------------------
+H100_FP8_FORMATS = ("float8_e4m3fn", "float8_e5m2")
+
+
+def h100_fp8(fast_accum: bool = False) -> FusedBlock:
+    """``torch._scaled_mm`` (cuBLASLt) on an NVIDIA H100 with FP8 operands, float32 accumulation.
+
+    Rule (``../shared/hardware/h100/README.md``, read from recorded GEMMs): steps of 32
+    products; E = the largest operand-exponent sum among non-zero products and the
+    incoming accumulator's exponent; every product and the accumulator truncated toward
+    zero (on the magnitude) to a multiple of 2^(E−13); exact sum truncated toward zero to
+    14 significant bits.  ``fast_accum=True`` chains this over all of K;
+    ``fast_accum=False`` restarts the chain every 128 elements of K and adds each partial
+    into a float32 accumulator (IEEE add, nearest even).  :func:`lowbit.matmul` then
+    multiplies by fl32(scale_a·scale_b) (nearest even) and rounds to bfloat16 if asked.
+
+    Known to hold (every output bit): the 32 recorded ``scaled_mm`` cases of
+    ``vectors/hardware/h100/gemm*`` — 64×64 outputs, K ∈ {16, 32, 64, 128}, e4m3×e4m3,
+    every-finite-code and Gaussian operands, scales (1, 1) and (0.75, 0.125), float32
+    output, both fast_accum settings (H100 80GB HBM3, torch 2.11.0+cu130).  Conditions
+    outside these (probed or open) are listed in ``vectors/hardware/h100/probes/README.md``.
+    """
+    if not isinstance(fast_accum, bool):
+        raise TypeError(f"h100-fp8: fast_accum must be True or False, got {fast_accum!r}")
+    return FusedBlock(block_size=32, frac_bits=13, align="operands", term_rounding="toward_zero",
+                      acc_rounding="toward_zero", acc_in_max=True, sum_bits=14,
+                      sum_rounding="toward_zero", promote_every=None if fast_accum else 128)
+
+
+def h100_fp8_triton(block_k: int = 32, max_num_imprecise_acc: int | None = None) -> FusedBlock:
+    """Triton ``tl.dot(a, b, acc, max_num_imprecise_acc=X)`` over K in steps of ``block_k`` on an H100.
+
+    The tensor-core step is the one of :func:`h100_fp8` (32 products, 2^(E−13) grid,
+    truncation toward zero, 14 significant bits).  Without X (None) the wgmma chain runs
+    over all of K.  With 0 < X <= block_k, Triton's WGMMA lowering (``needsPartialAccumulator``:
+    FP8 operands, float32 accumulator, X <= BLOCK_K) keeps a separate partial chain and
+    adds it into the float32 accumulator once X products have been accumulated and at the
+    end of every ``tl.dot`` (each ``block_k``); X > block_k is refused by Triton itself.
+
+    Known to hold (every output bit): the 12 recorded ``triton_dot`` cases with X None or
+    32 — 64×64 outputs, K = BLOCK_K = 32, e4m3×e4m3, e5m2×e5m2, e4m3×e5m2, every-code and
+    Gaussian operands (Triton 3.6.0, H100 80GB HBM3).  ``max_num_imprecise_acc=0`` takes
+    another path that this preset does not model (ValueError).
+    """
+    _check_int("h100-fp8-triton", "block_k", block_k, 32)
+    if block_k % 32:
+        raise ValueError(f"h100-fp8-triton: block_k={block_k} must be a multiple of 32 (one FP8 wgmma step)")
+    if max_num_imprecise_acc is None or max_num_imprecise_acc == -1:
+        return h100_fp8(fast_accum=True)
+    _check_int("h100-fp8-triton", "max_num_imprecise_acc", max_num_imprecise_acc, 0, block_k, none_ok=True)
+    if max_num_imprecise_acc == 0:
+        raise ValueError(
+            "h100-fp8-triton: max_num_imprecise_acc=0 takes a different, more precise path on the H100 "
+            "that lowbit does not model yet; allowed: None or 1..block_k"
+        )
+    every = -(-max_num_imprecise_acc // 32) * 32  # Triton counts whole wgmma steps of 32
+    return dataclasses.replace(h100_fp8(fast_accum=True), promote_every=every, promote_chunk=block_k)
+
+
+PRESETS = {"h100-fp8": h100_fp8, "h100-fp8-triton": h100_fp8_triton}
+KINDS = {"exact": Exact, "ieee": IEEE, "fused-block": FusedBlock}
+Accumulator = Exact | IEEE | FusedBlock
+
+
+def accumulator(name, **params) -> Accumulator:
+    """Build an accumulator by kind or preset name with its parameters.
+
+    ``accumulator("exact")``, ``accumulator("ieee", order="chunked", chunk=32)``,
+    ``accumulator("fused-block", block_size=16, frac_bits=23)``,
+    ``accumulator("h100-fp8", fast_accum=True)``,
+    ``accumulator("h100-fp8-triton", block_k=64, max_num_imprecise_acc=32)``.
+    An accumulator object passes through unchanged (no parameters allowed then).
+
+    Raises:
+      ValueError: unknown name (the message lists kinds and presets), bad parameter value.
+      TypeError: unknown parameter name (the message lists the allowed ones).
+    """
+    if isinstance(name, (Exact, IEEE, FusedBlock)):
+        if params:
+            raise TypeError(f"accumulator object {name!r} takes no parameters, got {sorted(params)}")
+        return name
+    if not isinstance(name, str):
+        raise TypeError(f"accumulator must be a name or an accumulator object, got {name!r}")
+    key = name.strip().lower().replace("_", "-")
+    if key in KINDS:
+        cls = KINDS[key]
+        allowed = [f.name for f in dataclasses.fields(cls) if f.init]
+    elif key in PRESETS:
+        fn = PRESETS[key]
+        allowed = list(fn.__code__.co_varnames[: fn.__code__.co_argcount])
+        cls = fn
+    else:
+        raise ValueError(
+            f"unknown accumulator {name!r}; kinds: {', '.join(KINDS)}; presets: {', '.join(PRESETS)}"
+        )
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise TypeError(
+            f"accumulator {key!r}: unknown parameter(s) {', '.join(unknown)}; allowed: {', '.join(allowed) or 'none'}"
+        )
+    return cls(**params)

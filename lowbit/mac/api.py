@@ -1,0 +1,133 @@
+"""``lowbit.matmul`` and ``lowbit.dot``: products of coded operands, accumulated as hardware does.
+
+The Python layer validates operands, formats, shapes and the accumulator, decodes codes
+to exact integer fields (:mod:`lowbit.mac.operands`) and dispatches to one Numba kernel
+(:mod:`lowbit.mac.kernels`).  The accumulator's float32 result is then multiplied by
+fl32(scale_a · scale_b) (IEEE float32 multiply, nearest even) and, for
+``out_dtype="bfloat16"``, rounded to bfloat16 (nearest even) — the epilogue
+``torch._scaled_mm`` was recorded to apply on an H100 (shared/hardware/h100/README.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..formats import format as lookup
+from . import kernels as K
+from .accumulators import IEEE_FORMATS, Exact, FusedBlock, IEEE, ROUNDINGS, accumulator as build
+from .operands import operand, tables
+
+OUT_DTYPES = ("float32", "bfloat16")
+
+
+def _scale(value, name) -> np.float32:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number (a per-tensor scale), got {value!r}")
+    return np.float32(value)
+
+
+def _out_dtype(out_dtype) -> str:
+    key = out_dtype if isinstance(out_dtype, str) else getattr(out_dtype, "name", None) or str(out_dtype)
+    try:
+        key = np.dtype(out_dtype).name if not isinstance(out_dtype, str) else key
+    except TypeError:
+        pass
+    key = str(key).lower().replace("torch.", "")
+    if key not in OUT_DTYPES:
+        raise ValueError(f"out_dtype={out_dtype!r} is not supported; allowed: {', '.join(OUT_DTYPES)}")
+    return key
+
+
+def matmul(a_codes, b_codes, a_format, b_format, *, accumulator, scale_a=1.0, scale_b=1.0,
+           out_dtype="float32") -> np.ndarray:
+    """C = (A @ B) · scale_a · scale_b with A (M×K) and B (K×N) given as element codes.
+
+    Args:
+      a_codes, b_codes: integer arrays of codes (uint8 for FP8, int8 or uint8 for INT8),
+        A[m, k] and B[k, n], row-major.
+      a_format, b_format: format names, dtypes or :class:`lowbit.Format` (at most 16 bits).
+      accumulator: a name (``"exact"``, ``"ieee"``, ``"fused-block"``, ``"h100-fp8"``,
+        ``"h100-fp8-triton"``) or an object from :func:`lowbit.mac.accumulator`.
+      scale_a, scale_b: per-tensor scales, taken as float32; the float32 accumulator is
+        multiplied by fl32(scale_a · scale_b), rounded to nearest even.
+      out_dtype: ``"float32"`` or ``"bfloat16"`` (an ml_dtypes bfloat16 array, nearest even).
+
+    Returns:
+      An M×N array of ``out_dtype``.
+
+    Raises:
+      ValueError: codes out of range for their format, shapes that do not match,
+        unknown accumulator or out_dtype.
+      TypeError: non-integer codes, unknown accumulator parameter, non-numeric scale.
+    """
+    acc = build(accumulator)
+    fa, fb = lookup(a_format), lookup(b_format)
+    a = np.asarray(a_codes)
+    b = np.asarray(b_codes)
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"matmul needs 2-D operands: a has shape {a.shape}, b has shape {b.shape}")
+    if a.shape[1] != b.shape[0]:
+        raise ValueError(
+            f"shapes do not match: a is {a.shape[0]}x{a.shape[1]} (M×K), b is {b.shape[0]}x{b.shape[1]} (K×N); "
+            "a.shape[1] must equal b.shape[0]"
+        )
+    sa, sb = _scale(scale_a, "scale_a"), _scale(scale_b, "scale_b")
+    odt = _out_dtype(out_dtype)
+    a_sig, a_q, a_e, a_x = operand(a, fa, "a_codes")
+    b_sig, b_q, b_e, b_x = (np.ascontiguousarray(t.T) for t in operand(b, fb, "b_codes"))
+    M, N = a.shape[0], b.shape[1]
+    out = np.zeros((M, N), np.float32)
+    if M and N:
+        _run(acc, fa, fb, a_sig, a_q, a_e, a_x, b_sig, b_q, b_e, b_x, out)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = out * np.float32(sa * sb)
+    if odt == "bfloat16":
+        import ml_dtypes
+
+        return out.astype(ml_dtypes.bfloat16)
+    return out
+
+
+def dot(a_codes, b_codes, a_format, b_format, *, accumulator, scale_a=1.0, scale_b=1.0,
+        out_dtype="float32"):
+    """The dot product of two code vectors of equal length K (see :func:`matmul`); returns a scalar."""
+    a = np.asarray(a_codes)
+    b = np.asarray(b_codes)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"dot needs 1-D operands: a has shape {a.shape}, b has shape {b.shape}")
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"lengths do not match: a has {a.shape[0]} codes, b has {b.shape[0]}")
+    return matmul(a[None, :], b[:, None], a_format, b_format, accumulator=accumulator,
+                  scale_a=scale_a, scale_b=scale_b, out_dtype=out_dtype)[0, 0]
+
+
+def _run(acc, fa, fb, a_sig, a_q, a_e, a_x, b_sig, b_q, b_e, b_x, out):
+    if isinstance(acc, FusedBlock):
+        r = ROUNDINGS.index
+        K.fused_block_matmul(
+            a_sig, a_q, a_e, a_x, b_sig, b_q, b_e, b_x, acc.block_size, acc.frac_bits,
+            acc.align == "product", r(acc.term_rounding), r(acc.acc_rounding), acc.acc_in_max,
+            acc.sum_bits or 0, r(acc.sum_rounding), acc.promote_every or 0, acc.promote_chunk or 0, out,
+        )
+    elif isinstance(acc, Exact):
+        ta, tb = tables(fa), tables(fb)
+        finite_a, finite_b = ta.special == 0, tb.special == 0
+        qmin = int(ta.q[finite_a].min() + tb.q[finite_b].min())
+        qmax = int(ta.q[finite_a].max() + tb.q[finite_b].max())
+        nlimbs = (qmax - qmin + 64) // 32 + 3
+        K.exact_matmul(a_sig, a_q, b_sig, b_q, a_x, b_x, qmin, nlimbs, out)
+    elif isinstance(acc, IEEE):
+        p, emin, emax = IEEE_FORMATS[acc.format]
+        order = ("sequential", "pairwise", "chunked").index(acc.order)
+        a_val = _values(a_sig, a_q, a_x)
+        b_val = _values(b_sig, b_q, b_x)
+        K.ieee_matmul(a_val, b_val, order, acc.chunk or 1, p, emin, emax, out)
+    else:  # pragma: no cover - accumulator() only builds the three kinds
+        raise TypeError(f"unsupported accumulator {acc!r}")
+
+
+def _values(sig, q, x):
+    """Exact float64 values of decoded operands (NaN, ±Inf restored)."""
+    v = np.ldexp(sig.astype(np.float64), q.astype(np.int32))
+    v = np.where(x == 1, np.where(sig < 0, -np.inf, np.inf), v)
+    return np.where(x == 2, np.nan, v)

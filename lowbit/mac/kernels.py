@@ -1,0 +1,332 @@
+"""Numba kernels of the MAC accumulators: plain loops over exact integer products.
+
+Each kernel takes operands already decoded by :mod:`lowbit.mac.operands` into
+``(sig, q, e, special)`` arrays — A as M×K, B transposed to N×K so that both walk K
+contiguously — and writes one float32 per output element, in parallel over outputs.
+The Python layer (:mod:`lowbit.mac.api`) validates everything; kernels never raise.
+
+Rounding-mode numbers shared by the kernels (names in :mod:`lowbit.mac.accumulators`):
+0 toward_zero (truncate the magnitude), 1 nearest_even, 2 down (toward −∞: two's-complement
+truncation), 3 up (toward +∞), 4 nearest_away.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+TOWARD_ZERO, NEAREST_EVEN, DOWN, UP, NEAREST_AWAY = 0, 1, 2, 3, 4
+
+
+@njit(cache=True, inline="always")
+def bitlen(x):
+    """Number of bits of the non-negative int64 ``x`` (0 for 0)."""
+    n = 0
+    while x >= 65536:
+        x >>= 16
+        n += 16
+    while x > 0:
+        x >>= 1
+        n += 1
+    return n
+
+
+@njit(cache=True, inline="always")
+def to_grid(p, q, g, mode):
+    """Round the exact value ``p · 2^q`` (p signed int64) to an integer multiple of 2^g.
+
+    Returns that integer ``r`` (value ``r · 2^g``).  Shifts left are exact; the caller
+    guarantees they fit in int64.
+    """
+    d = g - q
+    if d <= 0:
+        return p << (-d)
+    neg = p < 0
+    mag = -p if neg else p
+    if d >= 63:
+        r = 0
+        rem_nonzero = mag != 0
+        above_half = False
+        at_half = False
+    else:
+        r = mag >> d
+        rem = mag - (r << d)
+        rem_nonzero = rem != 0
+        half = np.int64(1) << (d - 1)
+        above_half = rem > half
+        at_half = rem == half
+    if mode == NEAREST_EVEN:
+        if above_half or (at_half and (r & 1) == 1):
+            r += 1
+    elif mode == NEAREST_AWAY:
+        if above_half or at_half:
+            r += 1
+    elif mode == DOWN:
+        if neg and rem_nonzero:
+            r += 1
+    elif mode == UP:
+        if (not neg) and rem_nonzero:
+            r += 1
+    return -r if neg else r
+
+
+@njit(cache=True, inline="always")
+def to_float32(a, s):
+    """``a · 2^s`` (a signed int64) rounded to nearest even float32 (IEEE 754 §4.3.1), as float64."""
+    if a == 0:
+        return 0.0
+    mag = -a if a < 0 else a
+    top = s + bitlen(mag) - 1
+    lsb = max(top - 23, -149)
+    if lsb > s:
+        a = to_grid(a, s, lsb, NEAREST_EVEN)
+        s = lsb
+    v = math.ldexp(float(a), s)
+    return float(np.float32(v))
+
+
+@njit(cache=True, inline="always")
+def special_result(nan, pinf, ninf):
+    """IEEE 754 §7.2/§6.1: NaN if any NaN, Inf·0, or Inf − Inf; else the infinity."""
+    if nan or (pinf and ninf):
+        return np.nan
+    return np.inf if pinf else -np.inf
+
+
+@njit(cache=True, inline="always")
+def product_special(sa, sb, xa, xb):
+    """Class of one product of specials: returns (nan, +inf, -inf) flags as 0/1 ints."""
+    if xa == 2 or xb == 2:
+        return 1, 0, 0
+    # at least one infinity
+    if sa == 0 or sb == 0:  # Inf × 0
+        return 1, 0, 0
+    if (sa < 0) != (sb < 0):
+        return 0, 0, 1
+    return 0, 1, 0
+
+
+# ---------------------------------------------------------------------------------
+# fused-block: the tensor-core adder (blocks of n exact products, aligned, truncated)
+# ---------------------------------------------------------------------------------
+@njit(cache=True, parallel=True)
+def fused_block_matmul(a_sig, a_q, a_e, a_x, b_sig, b_q, b_e, b_x, n, frac_bits,
+                       align_product, term_mode, acc_mode, acc_in_max, sum_bits, sum_mode,
+                       promote_every, promote_chunk, out):
+    M, K = a_sig.shape
+    N = b_sig.shape[0]
+    for idx in prange(M * N):
+        i = idx // N
+        j = idx - i * N
+        nan = 0
+        pinf = 0
+        ninf = 0
+        outer = np.float32(0.0)
+        acc = np.int64(0)   # chain accumulator: acc · 2^s
+        s = np.int64(0)
+        count = 0
+        for k0 in range(0, K, n):
+            k1 = min(k0 + n, K)
+            big = np.int64(-(1 << 40))
+            emax = big
+            for k in range(k0, k1):
+                if a_x[i, k] != 0 or b_x[j, k] != 0:
+                    fn, fp, fm = product_special(a_sig[i, k], b_sig[j, k], a_x[i, k], b_x[j, k])
+                    nan |= fn
+                    pinf |= fp
+                    ninf |= fm
+                    continue
+                p = a_sig[i, k] * b_sig[j, k]
+                if p != 0:
+                    if align_product:
+                        e = a_q[i, k] + b_q[j, k] + bitlen(p if p > 0 else -p) - 1
+                    else:
+                        e = a_e[i, k] + b_e[j, k]
+                    if e > emax:
+                        emax = e
+            if acc != 0 and acc_in_max:
+                eacc = s + bitlen(acc if acc > 0 else -acc) - 1
+                if eacc > emax:
+                    emax = eacc
+            if emax != big:
+                g = emax - frac_bits
+                total = to_grid(acc, s, g, acc_mode) if acc != 0 else np.int64(0)
+                for k in range(k0, k1):
+                    if a_x[i, k] != 0 or b_x[j, k] != 0:
+                        continue
+                    p = a_sig[i, k] * b_sig[j, k]
+                    if p != 0:
+                        total += to_grid(p, a_q[i, k] + b_q[j, k], g, term_mode)
+                if sum_bits > 0 and total != 0:
+                    nb = bitlen(total if total > 0 else -total)
+                    if nb > sum_bits:
+                        total = to_grid(total, g, g + nb - sum_bits, sum_mode)
+                        g = g + nb - sum_bits
+                acc = total
+                s = g
+            count += k1 - k0
+            if promote_every > 0:
+                end_chunk = k1 >= K or (promote_chunk > 0 and k1 % promote_chunk == 0)
+                if count >= promote_every or end_chunk:
+                    outer = np.float32(outer + np.float32(to_float32(acc, s)))
+                    acc = 0
+                    s = 0
+                    count = 0
+        if promote_every <= 0:
+            outer = np.float32(to_float32(acc, s))
+        if nan or pinf or ninf:
+            out[i, j] = special_result(nan, pinf, ninf)
+        else:
+            out[i, j] = outer
+
+
+# ---------------------------------------------------------------------------------
+# exact: the infinitely precise sum in 32-bit limbs, rounded once to float32
+# ---------------------------------------------------------------------------------
+@njit(cache=True, parallel=True)
+def exact_matmul(a_sig, a_q, b_sig, b_q, a_x, b_x, qmin, nlimbs, out):
+    M, K = a_sig.shape
+    N = b_sig.shape[0]
+    mask = np.int64(0xFFFFFFFF)
+    for idx in prange(M * N):
+        i = idx // N
+        j = idx - i * N
+        limbs = np.zeros(nlimbs, np.int64)
+        nan = 0
+        pinf = 0
+        ninf = 0
+        for k in range(K):
+            if a_x[i, k] != 0 or b_x[j, k] != 0:
+                fn, fp, fm = product_special(a_sig[i, k], b_sig[j, k], a_x[i, k], b_x[j, k])
+                nan |= fn
+                pinf |= fp
+                ninf |= fm
+                continue
+            p = a_sig[i, k] * b_sig[j, k]
+            if p == 0:
+                continue
+            off = a_q[i, k] + b_q[j, k] - qmin
+            neg = p < 0
+            mag = -p if neg else p
+            v = mag << (off & 31)
+            lo = v & mask
+            hi = v >> 32
+            li = off >> 5
+            if neg:
+                limbs[li] -= lo
+                limbs[li + 1] -= hi
+            else:
+                limbs[li] += lo
+                limbs[li + 1] += hi
+        if nan or pinf or ninf:
+            out[i, j] = special_result(nan, pinf, ninf)
+            continue
+        out[i, j] = limbs_to_float32(limbs, qmin)
+
+
+@njit(cache=True)
+def limbs_to_float32(limbs, qmin):
+    """Round Σ limbs[j]·2^(32j+qmin) to nearest even float32 (IEEE 754 §4.3.1)."""
+    L = limbs.shape[0]
+    for t in range(L - 1):  # carry-propagate: limbs 0..L-2 into [0, 2^32)
+        c = limbs[t] >> 32
+        limbs[t] -= c << 32
+        limbs[t + 1] += c
+    neg = limbs[L - 1] < 0
+    if neg:  # negate the two's-complement-like representation and renormalise
+        for t in range(L):
+            limbs[t] = -limbs[t]
+        for t in range(L - 1):
+            c = limbs[t] >> 32
+            limbs[t] -= c << 32
+            limbs[t + 1] += c
+    top_limb = -1
+    for t in range(L - 1, -1, -1):
+        if limbs[t] != 0:
+            top_limb = t
+            break
+    if top_limb < 0:
+        return 0.0
+    top = 32 * top_limb + bitlen(limbs[top_limb]) - 1  # bit index of the leading 1
+    lsb = max(top + qmin - 23, -149) - qmin  # bit index of float32's last place
+    if lsb < 0:
+        lsb = 0
+    m = np.int64(0)
+    for b in range(top, lsb - 1, -1):
+        m = (m << 1) | ((limbs[b >> 5] >> (b & 31)) & 1)
+    if lsb > 0:
+        rbit = (limbs[(lsb - 1) >> 5] >> ((lsb - 1) & 31)) & 1
+        sticky = 0
+        for b in range(lsb - 2, -1, -1):
+            if (limbs[b >> 5] >> (b & 31)) & 1:
+                sticky = 1
+                break
+        if rbit and (sticky or (m & 1)):
+            m += 1
+    v = math.ldexp(float(m), lsb + qmin)
+    v = float(np.float32(v))
+    return -v if neg else v
+
+
+# ---------------------------------------------------------------------------------
+# ieee: products rounded to the accumulation format, added in a stated order
+# ---------------------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def round_format(x, p, emin, emax):
+    """Round float64 ``x`` to nearest even in a binary format of precision p (IEEE 754 §4.3.1)."""
+    if x == 0.0 or not math.isfinite(x):
+        return x
+    m, ex = math.frexp(x)  # x = m·2^ex, 0.5 <= |m| < 1
+    lsb = max(ex - 1, emin) - (p - 1)
+    y = math.ldexp(x, -lsb)
+    r = math.floor(y)
+    d = y - r
+    if d > 0.5 or (d == 0.5 and (r % 2.0) == 1.0):
+        r += 1.0
+    v = math.ldexp(r, lsb)
+    if abs(v) > math.ldexp(2.0 - math.ldexp(1.0, 1 - p), emax):
+        return math.inf if v > 0 else -math.inf
+    return v
+
+
+@njit(cache=True)
+def _pair_sum(vals, lo, hi, p, emin, emax):
+    if hi - lo == 1:
+        return vals[lo]
+    mid = lo + (hi - lo + 1) // 2
+    left = _pair_sum(vals, lo, mid, p, emin, emax)
+    right = _pair_sum(vals, mid, hi, p, emin, emax)
+    return round_format(left + right, p, emin, emax)
+
+
+@njit(cache=True, parallel=True)
+def ieee_matmul(a_val, b_val, order, chunk, p, emin, emax, out):
+    """order: 0 sequential, 1 pairwise, 2 chunked (sequential within chunks of ``chunk``)."""
+    M, K = a_val.shape
+    N = b_val.shape[0]
+    for idx in prange(M * N):
+        i = idx // N
+        j = idx - i * N
+        if order == 1:
+            if K == 0:
+                out[i, j] = 0.0
+                continue
+            prods = np.empty(K, np.float64)
+            for k in range(K):
+                prods[k] = round_format(a_val[i, k] * b_val[j, k], p, emin, emax)
+            out[i, j] = _pair_sum(prods, 0, K, p, emin, emax)
+            continue
+        total = 0.0
+        part = 0.0
+        for k in range(K):
+            prod = round_format(a_val[i, k] * b_val[j, k], p, emin, emax)
+            if order == 0:
+                total = round_format(total + prod, p, emin, emax)
+            else:
+                part = round_format(part + prod, p, emin, emax)
+                if (k + 1) % chunk == 0 or k == K - 1:
+                    total = round_format(total + part, p, emin, emax)
+                    part = 0.0
+        out[i, j] = total
