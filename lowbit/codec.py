@@ -248,7 +248,9 @@ def decode(codes, fmt, dtype=np.float64) -> np.ndarray:
     return out if dtype == np.float64 else out.astype(dtype)
 
 
-_GATHER_DTYPES = (np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.float16))
+# Output dtypes the Numba gather kernel can write (Numba has no float16 arrays: float16 and
+# bfloat16 outputs go through np.take).
+_GATHER_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 
 @lru_cache(maxsize=None)
