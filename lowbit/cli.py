@@ -1,9 +1,22 @@
-"""The lowbit command line: ``lowbit formats`` and the subcommands later capabilities add."""
+"""The lowbit command line.
+
+``lowbit formats | table | encode | decode | explain | vectors build|verify | check``.
+Every command's ``--help`` ends with an example; errors print one clear line and exit
+with status 2 (never a traceback).  ``lowbit`` with no arguments prints the format table.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+import numpy as np
+
+EXIT_MISMATCH, EXIT_ERROR = 1, 2
+
+
+class CLIError(Exception):
+    """A user error: printed as ``lowbit: error: ...``, exit status 2."""
 
 
 def _cmd_formats(args) -> int:
@@ -13,26 +26,267 @@ def _cmd_formats(args) -> int:
     return 0
 
 
+# ---- table / encode / decode ---------------------------------------------------------
+def split_fields(code: int, fmt) -> str:
+    """The code's bits split into sign, exponent and significand fields: ``0 0111 000``."""
+    bits = format(code, f"0{fmt.bits}b")
+    if fmt.is_int:
+        return bits
+    parts = []
+    pos = 0
+    if fmt.signed:
+        parts.append(bits[0])
+        pos = 1
+    parts.append(bits[pos:pos + fmt.ebits])
+    if fmt.mbits:
+        parts.append(bits[pos + fmt.ebits:])
+    return " ".join(parts)
+
+
+def _code_line(code: int, fmt, value: float, cls: int) -> str:
+    from .formats import CLASS_NAMES
+    from .vectors.diagnose import _num
+
+    digits = (fmt.bits + 3) // 4
+    return f"{code:#0{digits + 2}x}  {split_fields(code, fmt):>{fmt.bits + 2}}  {_num(value):>24}  {CLASS_NAMES[cls]}"
+
+
+def _lookup(name):
+    from .formats import format as lookup
+
+    return lookup(name)
+
+
+def _cmd_table(args) -> int:
+    fmt = _lookup(args.format)
+    if fmt.bits > 16:
+        raise CLIError(f"format {fmt.name!r} has {fmt.bits} bits: 'lowbit table' lists formats of up to 16 bits")
+    print(f"# {fmt.name}: {fmt.num_codes} codes; code, fields ({'bits' if fmt.is_int else 'sign exponent significand'}), value, class")
+    values, classes = fmt.values, fmt.classes
+    out = [_code_line(c, fmt, float(values[c]), int(classes[c])) for c in range(fmt.num_codes)]
+    print("\n".join(out))
+    return 0
+
+
+def parse_value(text: str) -> float:
+    """A decimal, hex-float (0x1.8p3), inf or nan value."""
+    t = text.strip()
+    try:
+        if t.lower().lstrip("+-").startswith("0x"):
+            return float.fromhex(t)
+        return float(t)
+    except ValueError:
+        raise CLIError(f"cannot read {text!r} as a number; write a decimal (1.5e-3), a hex float (0x1.8p3), inf or nan") from None
+
+
+def parse_code(text: str, fmt) -> int:
+    t = text.strip().lower()
+    try:
+        code = int(t, 16) if t.startswith(("0x", "-0x")) else int(t, 0) if t.startswith(("0b", "0o")) else int(t)
+    except ValueError:
+        raise CLIError(f"cannot read {text!r} as a code; write hex (0x7e), binary (0b01111110) or decimal (126)") from None
+    if fmt.is_int and -(1 << (fmt.bits - 1)) <= code < 0:
+        code += 1 << fmt.bits
+    if not 0 <= code < (1 << fmt.bits):
+        raise CLIError(f"code {text} out of range for {fmt.bits}-bit format {fmt.name!r}; allowed: 0x0..{(1 << fmt.bits) - 1:#x}")
+    return code
+
+
+def _cmd_encode(args) -> int:
+    from .codec import encode
+    from .formats import CLASS_NAMES
+    from .vectors.diagnose import _num
+
+    fmt = _lookup(args.format)
+    src = {"float64": np.float64, "float32": np.float32, "float16": np.float16}.get(args.source)
+    if src is None:
+        import ml_dtypes
+
+        src = ml_dtypes.bfloat16
+    xs = [parse_value(v) for v in args.values]
+    with np.errstate(over="ignore"):
+        x = np.array(xs, dtype=np.float64).astype(src)
+    kwargs = {k: getattr(args, k) for k in ("rounding", "overflow", "profile", "nan") if getattr(args, k) is not None}
+    codes = encode(x, fmt, **kwargs)
+    from .codec import decode
+
+    back = decode(codes, fmt)
+    for text, xv, c, v in zip(args.values, x, codes, back):
+        c = int(c)
+        digits = (fmt.bits + 3) // 4
+        shown = text if float(xv) == parse_value(text) or np.isnan(xv) else f"{text} (as {args.source}: {_num(float(xv))})"
+        cls = CLASS_NAMES[int(fmt.classes[c])] if fmt.bits <= 16 else ""
+        print(f"{shown} -> {c:#0{digits + 2}x}  {split_fields(c, fmt)}  = {_num(float(v))}  {cls}".rstrip())
+    return 0
+
+
+def _cmd_decode(args) -> int:
+    from .codec import decode
+    from .formats import CLASS_NAMES
+
+    fmt = _lookup(args.format)
+    codes = [parse_code(c, fmt) for c in args.codes]
+    vals = decode(np.array(codes, dtype=np.int64), fmt)
+    for c, v in zip(codes, vals):
+        if fmt.bits <= 16:
+            print(_code_line(c, fmt, float(v), int(fmt.classes[c])))
+        else:
+            from .vectors.diagnose import _num
+
+            print(f"{c:#0{(fmt.bits + 3) // 4 + 2}x}  {split_fields(c, fmt)}  {_num(float(v))}")
+    del CLASS_NAMES
+    return 0
+
+
+# ---- vectors / check -----------------------------------------------------------------
+def _cmd_vectors_build(args) -> int:
+    import time
+
+    from .vectors.build import build
+
+    t0 = time.monotonic()
+    manifest = build(args.out, only=args.only, progress=not args.quiet and sys.stderr.isatty())
+    files = manifest["files"]
+    written = len(files) if args.only is None else len([p for p in files if _matches(p, args.only)])
+    print(f"wrote {written} files to {args.out} in {time.monotonic() - t0:.1f} s"
+          + ("" if args.only is not None else f" ({manifest['total_cases']} cases, {manifest['total_bytes'] / 1e6:.1f} MB; "
+             f"manifest {args.out}/MANIFEST.json)"))
+    return 0
+
+
+def _matches(path, patterns):
+    from fnmatch import fnmatch
+
+    return any(fnmatch(path, p) or path.startswith(p.rstrip("/") + "/") for p in patterns)
+
+
+def _cmd_vectors_verify(args) -> int:
+    from pathlib import Path
+
+    from .vectors.build import verify
+
+    if not Path(args.root).is_dir():
+        raise CLIError(f"{args.root}: no such folder (pass the vectors folder: lowbit vectors verify --root vectors)")
+    problems = verify(args.root, only=args.only, progress=not args.quiet and sys.stderr.isatty())
+    if problems:
+        print(f"{args.root}: {len(problems)} differences from a fresh build:")
+        for p in problems[:50]:
+            print("  " + p)
+        if len(problems) > 50:
+            print(f"  ... and {len(problems) - 50} more")
+        print(f"(if the change is intended: lowbit vectors build --out {args.root})")
+        return EXIT_MISMATCH
+    print(f"{args.root}: identical to a fresh build")
+    return 0
+
+
+def _cmd_check(args) -> int:
+    from .vectors.check import check_files
+
+    result = check_files(args.vectors, args.results)
+    print(result.report(limit=args.limit))
+    return 0 if result.ok else EXIT_MISMATCH
+
+
+# ---- parser ----------------------------------------------------------------------------
+def _sub(sub, name, help, example, description=None):
+    return sub.add_parser(name, help=help, description=description or help, epilog=f"example:\n  {example}",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .rules import NAN_RULES, OVERFLOWS, ROUNDINGS
+
     parser = argparse.ArgumentParser(
         prog="lowbit",
         description="Bit-exact reference for low-bit ML number formats.",
-        epilog="example: lowbit formats",
+        epilog="examples:\n  lowbit formats\n  lowbit encode float8_e4m3fn 1.1 300 --overflow saturate\n"
+               "  lowbit vectors verify\n  lowbit check vectors/encode/edges/float8_e4m3fn/nearest_even-saturate.txt results.txt",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command")
-    p = sub.add_parser("formats", help="table of every format lowbit knows",
-                       epilog="example: lowbit formats", formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = _sub(sub, "formats", "table of every format lowbit knows", "lowbit formats")
     p.set_defaults(func=_cmd_formats)
+
+    p = _sub(sub, "table", "every code of a format: hex, bit fields, value, class", "lowbit table float4_e2m1fn")
+    p.add_argument("format", metavar="FMT", help="format name (see lowbit formats)")
+    p.set_defaults(func=_cmd_table)
+
+    p = _sub(sub, "encode", "encode values into codes of a format",
+             "lowbit encode float8_e4m3fn 1.1 0x1.8p3 500 nan --overflow saturate")
+    p.add_argument("format", metavar="FMT", help="format name (see lowbit formats)")
+    p.add_argument("values", metavar="VALUE", nargs="+", help="decimal, hex float (0x1.8p3), inf or nan")
+    p.add_argument("--rounding", choices=ROUNDINGS[:6], help="rounding rule (default nearest_even)")
+    p.add_argument("--overflow", choices=OVERFLOWS, help="overflow rule (default: the format's)")
+    p.add_argument("--profile", help="named rule bundle, e.g. ml_dtypes (see lowbit.profiles.PROFILES)")
+    p.add_argument("--nan", choices=[n for n in NAN_RULES if n != "error"], help="what a NaN input becomes")
+    p.add_argument("--from", dest="source", default="float64", choices=("float64", "float32", "float16", "bfloat16"),
+                   help="round each VALUE to this type first, then encode it (default float64)")
+    p.set_defaults(func=_cmd_encode)
+
+    p = _sub(sub, "decode", "decode codes of a format into values", "lowbit decode float8_e4m3fn 0x7e 0x7f 0b00111000 56")
+    p.add_argument("format", metavar="FMT", help="format name (see lowbit formats)")
+    p.add_argument("codes", metavar="CODE", nargs="+", help="hex (0x7e), binary (0b0111), or decimal; negative for integer formats")
+    p.set_defaults(func=_cmd_decode)
+
+    _add_explain(sub)
+
+    p = _sub(sub, "vectors", "build or verify the golden test vectors", "lowbit vectors build --out vectors",
+             description="build or verify the golden test vectors (see vectors/README.md)")
+    vsub = p.add_subparsers(dest="vectors_command", metavar="build|verify", required=True)
+    b = _sub(vsub, "build", "write the golden vectors and MANIFEST.json (deterministic: same bytes every time)",
+             "lowbit vectors build --out vectors\n  lowbit vectors build --out /tmp/v --only 'encode/edges/float8_e4m3fn/*'")
+    b.add_argument("--out", default="vectors", help="output folder (default: vectors)")
+    b.add_argument("--only", nargs="+", metavar="PATTERN", help="build only the files whose path matches (glob or folder)")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.set_defaults(func=_cmd_vectors_build)
+    v = _sub(vsub, "verify", "rebuild in memory and compare with a vectors folder and its manifest (exit 1 on any difference)",
+             "lowbit vectors verify --root vectors")
+    v.add_argument("--root", default="vectors", help="the vectors folder (default: vectors)")
+    v.add_argument("--only", nargs="+", metavar="PATTERN", help="verify only the files whose path matches (glob or folder)")
+    v.add_argument("--quiet", action="store_true", help="no progress bar")
+    v.set_defaults(func=_cmd_vectors_verify)
+
+    p = _sub(sub, "check", "compare a kernel's results with golden vectors (exit 0 only when all match)",
+             "lowbit check vectors/encode/edges/float8_e4m3fn/nearest_even-saturate.txt my_kernel.txt",
+             description="compare a kernel's results with a golden-vector file. RESULTS is text in the vectors' "
+                         "line format (input then output words, hex, any order), one hex output per line in the "
+                         "golden order, or a .npy array with one element per case. Mismatches are listed with "
+                         "decoded values and the profiles / rules that give the kernel's answer.")
+    p.add_argument("vectors", metavar="VECTORS", help="a golden-vector file")
+    p.add_argument("results", metavar="RESULTS", help="the kernel's results (.txt or .npy)")
+    p.add_argument("--limit", type=int, default=20, help="mismatches to list (default 20)")
+    p.set_defaults(func=_cmd_check)
     return parser
 
 
+def _add_explain(sub) -> None:
+    """``lowbit explain``: provided by :mod:`lowbit.explain` (``add_cli(subparsers)``)."""
+    try:
+        from . import explain
+    except ImportError:
+        explain = None
+    add_cli = getattr(explain, "add_cli", None)
+    if add_cli is not None:
+        add_cli(sub)
+
+
 def main(argv=None) -> int:
+    from .vectors.textfile import VectorFormatError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         return _cmd_formats(args)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (CLIError, VectorFormatError, ValueError, TypeError, OSError) as e:
+        print(f"lowbit: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("lowbit: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -182,6 +182,7 @@ def encode_file(fmt: Format, src: str, inputs: np.ndarray, *, profile: str | Non
         "rules": rules_text(rules),
         "spec": format_spec(fmt),
         "inputs": inputs_note + (f"; {refused} inputs the rules refuse (ValueError) left out" if refused else ""),
+        "compare": "input -> expected" + (" flags" if flags else ""),
         "lowbit": __version__,
         "command": build_command(path),
     }
@@ -220,6 +221,7 @@ def _decode_maker(fmt: Format):
             "float32": "the value rounded to nearest even float32 (exact for every format here); "
                        "NaN codes give the canonical quiet NaN with the code's sign",
             "inputs": f"every code 0..{fmt.num_codes - 1:#x}",
+            "compare": "code -> float32 float64 class",
             "lowbit": __version__,
             "command": build_command(path),
         }
