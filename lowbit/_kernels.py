@@ -42,6 +42,8 @@ NAN_CODE = {
     "positive_nan": 3,   # the positive canonical NaN whatever the sign (PTX cvt)
     "payload": 4,        # IEEE targets: keep sign and the top payload bits (numpy float16 casts)
     "error": 5,          # flag it; the Python layer raises
+    "quiet_payload": 6,  # IEEE targets: keep sign and top payload bits, set the quiet bit
+                         # (IEEE 754-2019 §6.2.3; a C double->float cast on x86, numpy's float64->float32)
 }
 # What ±Inf becomes: follow the overflow rule, or saturate to ±max finite regardless.
 INF_CODE = {"overflow": 0, "saturate": 1}
@@ -301,11 +303,13 @@ def encode_one(b, p, srbits):
                 return np.int64(1 - sign) << (p[P_BITS] - 1), 0
             if rule == 3:
                 return nan_code(0, p), 0
-            if rule == 4 and specials == 0 and p[P_MBITS] > 0:
+            if (rule == 4 or rule == 6) and specials == 0 and p[P_MBITS] > 0:
                 mb = p[P_MBITS]
                 payload = man >> (sm - mb) if sm >= mb else man << (mb - sm)
+                if rule == 6:
+                    payload |= np.int64(1) << (mb - 1)  # the quiet bit
                 if payload == 0:
-                    payload = 1
+                    payload = 1  # keep it a NaN (numpy's float -> half cast does the same)
                 return ((sign << (p[P_BITS] - 1)) | (((np.int64(1) << p[P_EBITS]) - 1) << mb) | payload), 0
             return nan_code(sign, p), 0
         # ±Inf

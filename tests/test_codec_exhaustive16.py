@@ -1,0 +1,109 @@
+"""Exhaustive: every float16 and every bfloat16 input (all 65,536 bit patterns each: ±0,
+subnormals, every normal, ±Inf, every NaN payload of both signs), encoded to every format
+numpy/ml_dtypes has, bit-exact with ``x.astype(dtype)`` under ``profile="ml_dtypes"``.
+
+The same values are also given widened to float32 and float64 (exact), so every source-dtype
+path of the codec is covered; the reference is always ml_dtypes' cast *from that same dtype*.
+ml_dtypes' integer casts (int2/int4, numpy int8) truncate toward zero and wrap modulo 2^bits;
+NaN and out-of-range casts to integers are C-undefined, and the reference is whatever this
+platform's numpy/ml_dtypes give (0 for NaN; wrap for the finite values here, |x| <= 2^128).
+"""
+
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+import pytest
+from test_codec_references import ML_DTYPES, ml_codes
+
+import lowbit
+
+_ALL16 = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16)
+SOURCES = {
+    "float16": _ALL16.view(np.float16),
+    "bfloat16": _ALL16.view(ml_dtypes.bfloat16),
+}
+WIDEN = {"self": None, "float32": np.float32, "float64": np.float64}
+
+# Where lowbit's ml_dtypes profile does not (yet) reproduce numpy: the NaN payload rules of
+# numpy's casts *into float32* (float16 -> float32 keeps the signalling payload bits, bfloat16 ->
+# float32 keeps all bits, float64 -> float32 quiets and keeps the top payload bits; a float16 NaN
+# widened to float64 keeps its payload, a bfloat16 NaN does not, so only the float16 one shows).
+# Reported to the profiles owner; every non-NaN input is checked exactly in the main test, and
+# the NaN inputs here are an explicit strict xfail, so the fix is noticed the day it lands.
+FLOAT32_NAN_GAP = {("float16", "self"), ("bfloat16", "self"), ("float16", "float64")}
+
+
+def _inputs(src, widen):
+    x = SOURCES[src]
+    if WIDEN[widen] is not None:
+        with np.errstate(invalid="ignore"):
+            x = x.astype(WIDEN[widen])
+    return x
+
+
+def _isnan(x):
+    with np.errstate(invalid="ignore"):
+        return np.isnan(x.astype(np.float64))
+
+
+def _mismatches(got, expect, x):
+    bad = np.flatnonzero(got != expect)
+    return [(repr(x[i]), hex(int(x.view(np.uint16 if x.itemsize == 2 else np.uint32 if x.itemsize == 4 else np.uint64)[i])),
+             hex(int(got[i])), hex(int(expect[i]))) for i in bad[:6]], bad.size
+
+
+@pytest.mark.parametrize("widen", list(WIDEN))
+@pytest.mark.parametrize("src", list(SOURCES))
+@pytest.mark.parametrize("name", list(ML_DTYPES))
+def test_every_16bit_input_equals_ml_dtypes(name, src, widen):
+    x = _inputs(src, widen)
+    got = lowbit.encode(x, name, profile="ml_dtypes")
+    expect = ml_codes(x, name)
+    assert got.dtype == lowbit.format(name).code_dtype and got.shape == x.shape
+    keep = np.ones(x.size, bool)
+    if name == "float32" and (src, widen) in FLOAT32_NAN_GAP:
+        keep = ~_isnan(x)  # NaNs: test_nan_payload_into_float32 below
+    bad, count = _mismatches(got[keep], expect[keep], x[keep])
+    assert count == 0, f"{count} inputs differ (input, bits, lowbit, ml_dtypes): {bad}"
+
+
+@pytest.mark.xfail(strict=True, reason="profile ml_dtypes: NaN payload rules of numpy's casts into float32 "
+                                       "(requested from lowbit/profiles.py's owner; kernel rule nan='quiet_payload' exists)")
+@pytest.mark.parametrize("src,widen", sorted(FLOAT32_NAN_GAP))
+def test_nan_payload_into_float32(src, widen):
+    x = _inputs(src, widen)
+    nan = _isnan(x)
+    np.testing.assert_array_equal(lowbit.encode(x[nan], "float32", profile="ml_dtypes"), ml_codes(x[nan], "float32"))
+
+
+def test_exhaustive_sets_are_exhaustive():
+    """The inputs really are every bit pattern, with the specials the docstring promises."""
+    for x in SOURCES.values():
+        bits = x.view(np.uint16)
+        assert np.unique(bits).size == 1 << 16
+        with np.errstate(invalid="ignore"):
+            v = x.astype(np.float64)
+        assert np.isnan(v).sum() > 200 and np.isinf(v).sum() == 2 and (v == 0).sum() == 2
+
+
+@pytest.mark.parametrize("src", list(SOURCES))
+def test_nan_rule_payload_is_numpy_widening_into_float32(src):
+    """The rule the profile needs already exists in the codec: nan='payload' (keep sign and
+    payload, no quieting) is numpy's float16 -> float32 and ml_dtypes' bfloat16 -> float32."""
+    x = SOURCES[src]
+    nan = _isnan(x)
+    np.testing.assert_array_equal(lowbit.encode(x[nan], "float32", nan="payload"), ml_codes(x[nan], "float32"))
+
+
+def test_nan_rule_quiet_payload_is_numpy_float64_to_float32():
+    """nan='quiet_payload' (IEEE 754-2019 §6.2.3: sign and top payload bits kept, quiet bit set)
+    is numpy's float64 -> float32 cast, on NaNs with random payloads, signalling ones included."""
+    rng = np.random.default_rng(3)
+    payload = rng.integers(1, 1 << 52, size=20000, dtype=np.uint64)
+    payload[:52] = np.uint64(1) << np.arange(52, dtype=np.uint64)  # each single payload bit
+    sign = rng.integers(0, 2, size=payload.size, dtype=np.uint64) << np.uint64(63)
+    x = (sign | np.uint64(0x7FF0000000000000) | payload).view(np.float64)
+    np.testing.assert_array_equal(lowbit.encode(x, "float32", nan="quiet_payload"), ml_codes(x, "float32"))
+    # and 'payload' (no quieting) is numpy's float64 -> float16 cast
+    np.testing.assert_array_equal(lowbit.encode(x, "float16", nan="payload"), ml_codes(x, "float16"))
