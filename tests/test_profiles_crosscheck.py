@@ -1,0 +1,154 @@
+"""Profiles ``torch`` and ``torchao`` against the real packages (optional: ``pip install .[crosscheck]``).
+
+Reference: torch's own CPU casts (``x.to(torch.float8_*)``) and torchao's element conversions
+(``torchao.prototype.custom_fp_utils._f32_to_floatx_unpacked``, the FP6/FP4 code of its MX
+formats).  Inputs: all 65,536 float16 and bfloat16 bit patterns (NaNs of both signs included)
+and float32 edge sets (every midpoint of the target format and its float32 neighbours, the
+overflow thresholds, the H100 recording's 613,479 inputs).  Skipped, with the reason, where
+torch or torchao is absent.
+"""
+
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+import lowbit
+from lowbit.profiles import nan_code_gap
+
+torch = pytest.importorskip("torch", reason="torch not installed: pip install '.[crosscheck]'")
+pytestmark = pytest.mark.crosscheck
+
+TORCH_VERSION = tuple(int(p) for p in torch.__version__.split("+")[0].split(".")[:2])
+# torch 2.13 made E4M3 casts saturate (PyTorch PR #178817); older releases: torch_2.11.
+TORCH_PROFILE = "torch" if TORCH_VERSION >= (2, 13) else "torch_2.11"
+TORCH_DTYPES = {"float8_e4m3fn": torch.float8_e4m3fn, "float8_e5m2": torch.float8_e5m2,
+                "float8_e8m0fnu": torch.float8_e8m0fnu}
+NP_TO_TORCH = {np.dtype(np.float32): torch.float32, np.dtype(np.float16): torch.float16,
+               np.dtype(ml_dtypes.bfloat16): torch.bfloat16}
+
+
+def all_16bit(dtype) -> np.ndarray:
+    return np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(dtype)
+
+
+def float32_edges(fmt: lowbit.Format) -> np.ndarray:
+    """Every finite value of ``fmt`` and every midpoint between neighbours (and beyond max),
+    each with its float32 neighbours 1..3 ulps away, both signs; plus 0, ±Inf, NaNs."""
+    v = np.unique(np.abs(fmt.values[np.isfinite(fmt.values)]))
+    mids = (v[1:] + v[:-1]) / 2
+    top = v[-1] + (v[-1] - v[-2]) / 2 if v.size > 1 else v[-1] * 1.5
+    with np.errstate(over="ignore"):  # E8M0: 2·max is beyond float32 (becomes Inf, which is kept)
+        pts = np.concatenate([v, mids, [top, 2 * v[-1], 1e30, 3e38]]).astype(np.float32)
+    bits = pts.view(np.uint32).astype(np.int64)
+    near = (bits[:, None] + np.arange(-3, 4)[None, :]).reshape(-1)
+    near = near[(near >= 0) & (near < 0x7F800000)].astype(np.uint32)
+    pos = np.unique(near).view(np.float32)
+    special = np.array([0.0, np.inf, np.nan], dtype=np.float32)
+    out = np.concatenate([pos, -pos, special, -special])
+    return np.concatenate([out, np.array([0x7F800001, 0xFF800001, 0x7FFFFFFF, 0xFFC00000], np.uint32).view(np.float32)])
+
+
+def h100_inputs() -> np.ndarray:
+    import importlib.util
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parents[1] / "vectors" / "hardware" / "h100"
+    spec = importlib.util.spec_from_file_location("casts_build", here / "casts_build.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.load()["x_f32"]
+
+
+def torch_codes(x: np.ndarray, fmt_name: str) -> np.ndarray:
+    bits = {2: np.int16, 4: np.int32}[x.dtype.itemsize]
+    t = torch.from_numpy(x.view(bits).copy()).view(NP_TO_TORCH[x.dtype])
+    return t.to(TORCH_DTYPES[fmt_name]).view(torch.uint8).numpy()
+
+
+def assert_same(x, got, want, what, fmt, profile):
+    """Every code equal; where the profile has a known NaN-code gap (kernel lacks the
+    all-ones NaN rule), NaN inputs are checked in ``test_torch_nan_codes`` instead."""
+    nan = np.isnan(x.astype(np.float32))
+    keep = ~nan if nan_code_gap(profile, fmt) else np.ones(x.shape, bool)
+    bad = np.nonzero(got[keep] != want[keep])[0]
+    assert bad.size == 0, (f"{what}: {bad.size} of {keep.sum()} codes differ; first x={x[keep][bad[0]]!r} "
+                           f"reference {want[keep][bad[0]]:#04x} lowbit {got[keep][bad[0]]:#04x}")
+
+
+SOURCES_16 = {"float16": np.float16, "bfloat16": ml_dtypes.bfloat16}
+
+
+@pytest.mark.parametrize("fmt_name", list(TORCH_DTYPES))
+@pytest.mark.parametrize("src", list(SOURCES_16))
+def test_torch_exhaustive_16bit_sources(fmt_name, src):
+    x = all_16bit(SOURCES_16[src])
+    fmt = lowbit.format(fmt_name)
+    got = lowbit.encode(x, fmt, profile=TORCH_PROFILE)
+    assert_same(x, got, torch_codes(x, fmt_name), f"torch {torch.__version__} {src}->{fmt_name}", fmt, TORCH_PROFILE)
+
+
+@pytest.mark.parametrize("fmt_name", list(TORCH_DTYPES))
+def test_torch_float32_edges(fmt_name):
+    fmt = lowbit.format(fmt_name)
+    x = np.concatenate([float32_edges(fmt), h100_inputs()])
+    got = lowbit.encode(x, fmt, profile=TORCH_PROFILE)
+    assert_same(x, got, torch_codes(x, fmt_name), f"torch {torch.__version__} float32->{fmt_name}", fmt, TORCH_PROFILE)
+
+
+def test_torch_e8m0_rounding_edges():
+    """E8M0: powers of two, 1.5·2^e (the tie) and its float32 neighbours, float32 subnormals
+    around 2^-127, both signs, 0 and -0."""
+    e = np.arange(-149, 128)
+    pts = np.concatenate([np.ldexp(1.0, e), np.ldexp(1.5, e[e < 127]), np.ldexp(1.0, e) * 0.75]).astype(np.float32)
+    bits = pts[pts > 0].view(np.uint32).astype(np.int64)
+    near = np.unique((bits[:, None] + np.arange(-2, 3)[None, :]).reshape(-1))
+    near = near[(near > 0) & (near < 0x7F800000)].astype(np.uint32).view(np.float32)
+    x = np.concatenate([near, -near, np.array([0.0, -0.0], np.float32)])
+    got = lowbit.encode(x, "float8_e8m0fnu", profile=TORCH_PROFILE)
+    np.testing.assert_array_equal(got, torch_codes(x, "float8_e8m0fnu"))
+
+
+@pytest.mark.parametrize("fmt_name", ["float8_e4m3fn", "float8_e5m2"])
+@pytest.mark.parametrize("src", ["float32", "float16", "bfloat16"])
+def test_torch_nan_codes(fmt_name, src, request):
+    """torch's NaN code: input sign kept, every other bit set (0x7F/0xFF), any payload."""
+    fmt = lowbit.format(fmt_name)
+    if nan_code_gap(TORCH_PROFILE, fmt):
+        request.applymarker(pytest.mark.xfail(strict=True, reason="kernel lacks the all-ones NaN rule; requested"))
+    dt = {"float32": np.float32, "float16": np.float16, "bfloat16": ml_dtypes.bfloat16}[src]
+    x = all_16bit(dt) if src != "float32" else float32_edges(fmt)
+    x = x[np.isnan(x.astype(np.float32))]
+    assert x.size > 4
+    np.testing.assert_array_equal(lowbit.encode(x, fmt, profile=TORCH_PROFILE), torch_codes(x, fmt_name))
+
+
+# ---------------------------------------------------------------------------------------
+# torchao
+# ---------------------------------------------------------------------------------------
+TORCHAO_SUBBYTE = {"float4_e2m1fn": (2, 1), "float6_e2m3fn": (2, 3), "float6_e3m2fn": (3, 2)}
+
+
+@pytest.mark.parametrize("fmt_name", list(TORCHAO_SUBBYTE))
+def test_torchao_fp6_fp4_elements(fmt_name):
+    pytest.importorskip("torchao", reason="torchao not installed: pip install '.[crosscheck]'")
+    from torchao.prototype.custom_fp_utils import _f32_to_floatx_unpacked
+
+    fmt = lowbit.format(fmt_name)
+    x = np.concatenate([float32_edges(fmt), all_16bit(ml_dtypes.bfloat16).astype(np.float32)])
+    x = x[~np.isnan(x)]  # torchao's NaN codes depend on the payload bits: a documented gap
+    want = _f32_to_floatx_unpacked(torch.from_numpy(x.copy()), *TORCHAO_SUBBYTE[fmt_name]).numpy()
+    got = lowbit.encode(x, fmt, profile="torchao")
+    assert_same(x, got, want, f"torchao {fmt_name}", fmt, "torchao")
+
+
+@pytest.mark.parametrize("fmt_name", ["float8_e4m3fn", "float8_e5m2"])
+def test_torchao_fp8_elements(fmt_name):
+    """torchao's FP8 element cast: ``torch.clamp(x, -max, max).to(dtype)`` (mx_tensor.to_mx)."""
+    fmt = lowbit.format(fmt_name)
+    x = np.concatenate([float32_edges(fmt), all_16bit(ml_dtypes.bfloat16).astype(np.float32)])
+    t = torch.from_numpy(x.copy())
+    want = torch.clamp(t, min=-fmt.max_finite, max=fmt.max_finite).to(TORCH_DTYPES[fmt_name]).view(torch.uint8).numpy()
+    got = lowbit.encode(x, fmt, profile="torchao")
+    assert_same(x, got, want, f"torchao {fmt_name}", fmt, "torchao")
