@@ -230,9 +230,17 @@ def torch_2_11_profile(fmt: Format, src: np.dtype) -> Rules:
     """PyTorch's float8 casts before 2.13, as recorded on an H100 with torch 2.11.0+cu130
     (``vectors/hardware/h100/casts.npz``, every code reproduced by the tests).
 
-    As ``torch`` except E4M3 overflow: non-saturating (the old c10 ``fp8e4m3fn_from_fp32_value``):
-    values from 464 up (the midpoint above 448 rounds to the NaN pattern) and ±Inf give NaN
-    with the input's sign (0x7F/0xFF).  E5M2 and E8M0: as ``torch``.
+    Sources float32, float16, bfloat16.  Rules: as ``torch`` except E4M3 overflow.
+      - rounding: nearest, ties to even.
+      - E4M3 overflow: non-saturating (the c10 ``fp8e4m3fn_from_fp32_value`` before PyTorch
+        PR #178817): values above 464 (464 itself ties to even: 448) and ±Inf give NaN with
+        the input's sign (0x7F/0xFF).
+      - E5M2 overflow: non-saturating, ±Inf 0x7C/0xFC from 61440 up and for ±Inf.
+      - NaN: input sign kept, every other bit set (0x7F/0xFF in E4M3 and E5M2); the H100's
+        float16/bfloat16 sources hold only +NaN (the GPU's float32 → 16-bit cast writes 0x7FFF).
+      - −0 → −0; subnormals kept.
+      - E8M0: as ``torch`` (sign ignored, 0 → 0x00, NaN/±Inf → 0xFF, ties up, code 0x00
+        rounded as if zero, non-saturating).
     """
     _require("torch_2.11", fmt, src, TORCH_FORMATS, NARROW_SOURCES)
     return _torch_rules(fmt, e4m3_saturates=False)
