@@ -98,6 +98,8 @@ class FusedBlock:
         accumulator to the grid: one of :data:`ROUNDINGS` (``toward_zero`` truncates the
         magnitude; ``down`` truncates a two's-complement value).
       acc_in_max: whether the incoming accumulator's exponent takes part in E.
+      sum_frac_bits: the exact block sum is rounded (``sum_rounding``) to a multiple of
+        2^(E − sum_frac_bits), E the block's alignment exponent (None: no such step).
       sum_bits: significant bits the block sum keeps (None: all).
       sum_rounding: how the sum is cut to ``sum_bits``.
       promote_every: the chain is added into a separate float32 accumulator (IEEE add,
@@ -105,6 +107,12 @@ class FusedBlock:
         chain's final value is rounded to float32, nearest even).
       promote_chunk: additionally promote at the end of every chunk of this many elements
         of K, restarting the count (Triton's BLOCK_K); only with ``promote_every``.
+      split_k: K is cut into this many contiguous slices, each a whole number of
+        ``split_granule`` elements (ceil(ceil(K/granule)/split_k) granules each, the last
+        slice shorter); each slice is accumulated on its own as above and the slices' float32
+        results are added in slice order (IEEE float32 add, nearest even): a split-K GEMM.
+      nan_bits: the float32 bit pattern of a NaN result (0x7FC00000: IEEE's default quiet
+        NaN; the H100 writes 0x7FFFFFFF).
     """
 
     block_size: int = 32
@@ -113,10 +121,14 @@ class FusedBlock:
     term_rounding: str = "toward_zero"
     acc_rounding: str = "toward_zero"
     acc_in_max: bool = True
+    sum_frac_bits: int | None = None
     sum_bits: int | None = 14
     sum_rounding: str = "toward_zero"
     promote_every: int | None = None
     promote_chunk: int | None = None
+    split_k: int = 1
+    split_granule: int = 128
+    nan_bits: int = 0x7FC00000
     kind: str = dataclasses.field(default="fused-block", init=False)
 
     def __post_init__(self):
@@ -130,9 +142,15 @@ class FusedBlock:
             _check_choice(k, name, getattr(self, name), ROUNDINGS)
         if not isinstance(self.acc_in_max, bool):
             raise TypeError(f"{k}: acc_in_max must be True or False, got {self.acc_in_max!r}")
+        _check_int(k, "sum_frac_bits", self.sum_frac_bits, 0, 62, none_ok=True)
         _check_int(k, "sum_bits", self.sum_bits, 1, 62, none_ok=True)
         _check_int(k, "promote_every", self.promote_every, 1, none_ok=True)
         _check_int(k, "promote_chunk", self.promote_chunk, 1, none_ok=True)
+        _check_int(k, "split_k", self.split_k, 1)
+        _check_int(k, "split_granule", self.split_granule, 1)
+        _check_int(k, "nan_bits", self.nan_bits, 0, 0xFFFFFFFF)
+        if (self.nan_bits >> 23) & 0xFF != 0xFF or not self.nan_bits & 0x7FFFFF:
+            raise ValueError(f"{k}: nan_bits={self.nan_bits:#x} is not a float32 NaN pattern")
         if self.promote_chunk is not None and self.promote_every is None:
             raise ValueError(f"{k}: promote_chunk={self.promote_chunk} needs promote_every")
         for name in ("promote_every", "promote_chunk"):
@@ -150,7 +168,7 @@ class FusedBlock:
 H100_FP8_FORMATS = ("float8_e4m3fn", "float8_e5m2")
 
 
-def h100_fp8(fast_accum: bool = False) -> FusedBlock:
+def h100_fp8(fast_accum: bool = False, split_k: int = 1) -> FusedBlock:
     """``torch._scaled_mm`` (cuBLASLt) on an NVIDIA H100 with FP8 operands, float32 accumulation.
 
     Rule (``../shared/hardware/h100/README.md``, read from recorded GEMMs): steps of 32
@@ -172,7 +190,8 @@ def h100_fp8(fast_accum: bool = False) -> FusedBlock:
         raise TypeError(f"h100-fp8: fast_accum must be True or False, got {fast_accum!r}")
     return FusedBlock(block_size=32, frac_bits=13, align="operands", term_rounding="toward_zero",
                       acc_rounding="toward_zero", acc_in_max=True, sum_bits=14,
-                      sum_rounding="toward_zero", promote_every=None if fast_accum else 128)
+                      sum_rounding="toward_zero", promote_every=None if fast_accum else 128,
+                      split_k=split_k, split_granule=128, nan_bits=0x7FFFFFFF)
 
 
 def h100_fp8_triton(block_k: int = 32, max_num_imprecise_acc: int | None = None) -> FusedBlock:
@@ -196,10 +215,11 @@ def h100_fp8_triton(block_k: int = 32, max_num_imprecise_acc: int | None = None)
     if max_num_imprecise_acc is None or max_num_imprecise_acc == -1:
         return h100_fp8(fast_accum=True)
     _check_int("h100-fp8-triton", "max_num_imprecise_acc", max_num_imprecise_acc, 0, block_k, none_ok=True)
-    if max_num_imprecise_acc == 0:
+    if max_num_imprecise_acc < 32:
         raise ValueError(
-            "h100-fp8-triton: max_num_imprecise_acc=0 takes a different, more precise path on the H100 "
-            "that lowbit does not model yet; allowed: None or 1..block_k"
+            f"h100-fp8-triton: max_num_imprecise_acc={max_num_imprecise_acc} (< 32, one wgmma step) takes a "
+            "different, more precise path on the H100 that lowbit does not model yet; "
+            "allowed: None or 32..block_k"
         )
     every = -(-max_num_imprecise_acc // 32) * 32  # Triton counts whole wgmma steps of 32
     return dataclasses.replace(h100_fp8(fast_accum=True), promote_every=every, promote_chunk=block_k)

@@ -81,6 +81,9 @@ def matmul(a_codes, b_codes, a_format, b_format, *, accumulator, scale_a=1.0, sc
         _run(acc, fa, fb, a_sig, a_q, a_e, a_x, b_sig, b_q, b_e, b_x, out)
     with np.errstate(over="ignore", invalid="ignore"):
         out = out * np.float32(sa * sb)
+    nan = np.isnan(out)
+    if nan.any():
+        out.view(np.uint32)[nan] = getattr(acc, "nan_bits", 0x7FC00000)
     if odt == "bfloat16":
         import ml_dtypes
 
@@ -104,11 +107,21 @@ def dot(a_codes, b_codes, a_format, b_format, *, accumulator, scale_a=1.0, scale
 def _run(acc, fa, fb, a_sig, a_q, a_e, a_x, b_sig, b_q, b_e, b_x, out):
     if isinstance(acc, FusedBlock):
         r = ROUNDINGS.index
-        K.fused_block_matmul(
-            a_sig, a_q, a_e, a_x, b_sig, b_q, b_e, b_x, acc.block_size, acc.frac_bits,
-            acc.align == "product", r(acc.term_rounding), r(acc.acc_rounding), acc.acc_in_max,
-            acc.sum_bits or 0, r(acc.sum_rounding), acc.promote_every or 0, acc.promote_chunk or 0, out,
-        )
+        Kdim = a_sig.shape[1]
+        granules = -(-Kdim // acc.split_granule)
+        per = max(1, -(-granules // acc.split_k)) * acc.split_granule
+        total = None
+        for lo in range(0, max(Kdim, 1), per):
+            hi = min(Kdim, lo + per)
+            part = np.zeros_like(out)
+            args = [np.ascontiguousarray(t[:, lo:hi]) for t in (a_sig, a_q, a_e, a_x, b_sig, b_q, b_e, b_x)]
+            K.fused_block_matmul(
+                *args, acc.block_size, acc.frac_bits, acc.align == "product", r(acc.term_rounding),
+                r(acc.acc_rounding), acc.acc_in_max, -1 if acc.sum_frac_bits is None else acc.sum_frac_bits,
+                acc.sum_bits or 0, r(acc.sum_rounding), acc.promote_every or 0, acc.promote_chunk or 0, part,
+            )
+            total = part if total is None else (total + part).astype(np.float32)
+        out[...] = total
     elif isinstance(acc, Exact):
         ta, tb = tables(fa), tables(fb)
         finite_a, finite_b = ta.special == 0, tb.special == 0

@@ -113,7 +113,7 @@ def product_special(sa, sb, xa, xb):
 # ---------------------------------------------------------------------------------
 @njit(cache=True, parallel=True)
 def fused_block_matmul(a_sig, a_q, a_e, a_x, b_sig, b_q, b_e, b_x, n, frac_bits,
-                       align_product, term_mode, acc_mode, acc_in_max, sum_bits, sum_mode,
+                       align_product, term_mode, acc_mode, acc_in_max, sum_frac_bits, sum_bits, sum_mode,
                        promote_every, promote_chunk, out):
     M, K = a_sig.shape
     N = b_sig.shape[0]
@@ -159,6 +159,9 @@ def fused_block_matmul(a_sig, a_q, a_e, a_x, b_sig, b_q, b_e, b_x, n, frac_bits,
                     p = a_sig[i, k] * b_sig[j, k]
                     if p != 0:
                         total += to_grid(p, a_q[i, k] + b_q[j, k], g, term_mode)
+                if sum_frac_bits >= 0 and emax - sum_frac_bits > g:
+                    total = to_grid(total, g, emax - sum_frac_bits, sum_mode)
+                    g = emax - sum_frac_bits
                 if sum_bits > 0 and total != 0:
                     nb = bitlen(total if total > 0 else -total)
                     if nb > sum_bits:
