@@ -102,12 +102,14 @@ def fix_nonfinite_nvfp4(moved, elements, scales, flagged, bs, has_ts, ts):
             block_scale = np.float32(amax) / np.float32(6.0)
             if has_ts:
                 block_scale = np.float32(block_scale) / np.float32(ts)
-            sf = np.float32(block_scale)  # NaN: the clamp and the e4m3 round trip keep it NaN
+            # the clamp keeps NaN, the cast gives e4m3fn 0x7F, and c10 widens that to the
+            # float32 NaN 0x7FF00000; 1/NaN and the product keep that NaN (observed on torch
+            # 2.13 CPU: x * recip returns recip's NaN even where x is itself NaN)
+            sf = np.array([0x7FF00000], dtype=np.uint32).view(np.float32)[0]
             if has_ts:
                 recip = (np.float32(1.0) / np.float32(ts)) / sf
             else:
                 recip = np.float32(1.0) / sf
-            y = (blk * np.float32(recip)).astype(np.float32)
-            y = np.where(np.isnan(y), y, np.clip(y, -6.0, 6.0)).astype(np.float32)
+            y = np.full(blk.shape, recip, dtype=np.float32)
         scales[t] = 0x7F
         el[r, j * bs:(j + 1) * bs] = _floatx_code(y, 2, 1)
