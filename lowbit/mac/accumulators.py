@@ -8,8 +8,8 @@ Three kinds, each a frozen dataclass, built by :func:`accumulator`:
 ``ieee``
     Products rounded to an IEEE binary format (float32, float16 or bfloat16) and added in
     that format with round-to-nearest-even (IEEE 754 §5.4.1 addition) in a stated order:
-    ``sequential`` (((p0+p1)+p2)+…), ``pairwise`` (a balanced tree: each half of the
-    range summed recursively, the first half taking the extra element), ``chunked``
+    ``sequential`` (((p0+p1)+p2)+…), ``pairwise`` (adjacent pairs added level by level,
+    ((p0+p1)+(p2+p3))+…, an odd last element carried up to the next level), ``chunked``
     (sequential within chunks of ``chunk`` products, each chunk sum added in order to the
     total).
 ``fused-block``

@@ -294,14 +294,20 @@ def round_format(x, p, emin, emax):
     return v
 
 
-@njit(cache=True)
-def _pair_sum(vals, lo, hi, p, emin, emax):
-    if hi - lo == 1:
-        return vals[lo]
-    mid = lo + (hi - lo + 1) // 2
-    left = _pair_sum(vals, lo, mid, p, emin, emax)
-    right = _pair_sum(vals, mid, hi, p, emin, emax)
-    return round_format(left + right, p, emin, emax)
+@njit(cache=True, inline="always")
+def pair_sum(vals, p, emin, emax):
+    """Bottom-up pairwise sum in place: adjacent pairs level by level, an odd last one carried up."""
+    n = vals.shape[0]
+    while n > 1:
+        half = n // 2
+        for t in range(half):
+            vals[t] = round_format(vals[2 * t] + vals[2 * t + 1], p, emin, emax)
+        if n % 2 == 1:
+            vals[half] = vals[n - 1]
+            n = half + 1
+        else:
+            n = half
+    return vals[0]
 
 
 @njit(cache=True, parallel=True)
@@ -319,7 +325,7 @@ def ieee_matmul(a_val, b_val, order, chunk, p, emin, emax, out):
             prods = np.empty(K, np.float64)
             for k in range(K):
                 prods[k] = round_format(a_val[i, k] * b_val[j, k], p, emin, emax)
-            out[i, j] = _pair_sum(prods, 0, K, p, emin, emax)
+            out[i, j] = pair_sum(prods, p, emin, emax)
             continue
         total = 0.0
         part = 0.0

@@ -1,0 +1,401 @@
+"""lowbit.mac accumulators against independent references.
+
+- ``exact``: Python ``fractions.Fraction`` sums of the decoded values, rounded to float32 by
+  a reference written here with integer arithmetic (never float64 summation).
+- ``ieee``: plain numpy float32 / float16 loops and ml_dtypes bfloat16 arithmetic.
+- ``fused-block``: a straightforward Fraction model of the documented knobs (module
+  docstring of lowbit.mac.accumulators), and, with a huge ``frac_bits``, the exact sum.
+"""
+
+import math
+from fractions import Fraction
+
+import ml_dtypes
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import lowbit
+from lowbit.mac import IEEE, Exact, FusedBlock, accumulator
+
+FP = ["float8_e4m3fn", "float8_e5m2", "float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn", "int8", "float8_e3m4"]
+
+
+def finite_codes(fmt):
+    f = lowbit.format(fmt)
+    v = lowbit.decode(np.arange(f.num_codes).astype(f.code_dtype), f)
+    return np.flatnonzero(np.isfinite(v)).astype(f.code_dtype)
+
+
+def fr(x):
+    return Fraction(float(x))
+
+
+def f32_rne(x: Fraction) -> np.float32:
+    """Reference: round a Fraction to float32, nearest even (IEEE 754 §4.3.1), with integers."""
+    if x == 0:
+        return np.float32(0.0)
+    sign = -1 if x < 0 else 1
+    m = abs(x)
+    e = m.numerator.bit_length() - m.denominator.bit_length()
+    if Fraction(2) ** e > m:
+        e -= 1
+    lsb = max(e - 23, -149)
+    t = m / Fraction(2) ** lsb
+    r = round(t)  # Fraction.__round__: half to even
+    v = Fraction(r) * Fraction(2) ** lsb
+    if v >= Fraction(2) ** 128:
+        return np.float32(sign * np.inf)
+    return np.float32(sign * float(v))
+
+
+def exact_dot(a_vals, b_vals):
+    return sum((fr(x) * fr(y) for x, y in zip(a_vals, b_vals)), Fraction(0))
+
+
+# ------------------------------------------------------------------------------------
+# exact
+# ------------------------------------------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(FP), st.sampled_from(FP), st.integers(1, 70), st.integers(0, 2**32 - 1))
+def test_exact_equals_fraction_sum_rounded_once(fa, fb, K, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.choice(finite_codes(fa), (3, K))
+    b = rng.choice(finite_codes(fb), (K, 2))
+    got = lowbit.matmul(a, b, fa, fb, accumulator="exact")
+    va, vb = lowbit.decode(a, fa), lowbit.decode(b, fb)
+    for i in range(3):
+        for j in range(2):
+            want = f32_rne(exact_dot(va[i], vb[:, j]))
+            assert got[i, j].tobytes() == want.tobytes() or (got[i, j] == 0 and want == 0), (i, j, got[i, j], want)
+
+
+def test_exact_ties_and_cancellation():
+    """64 + 2^-18 is a float32 tie (to 64); one more 2^-18 goes up; big − big leaves the tiny term."""
+    e = "float8_e4m3fn"
+    code = {v: c for c, v in zip(range(256), lowbit.decode(np.arange(256, dtype=np.uint8), e)) if np.isfinite(v)}
+    one, c64, tiny, m64 = code[1.0], code[64.0], code[2.0 ** -9], code[-64.0]
+    a = np.array([[c64, tiny], [c64, tiny], [c64, m64]], np.uint8)
+    b = np.array([[one], [tiny]], np.uint8)
+    out = lowbit.matmul(a[:2], b, e, e, accumulator="exact")[:, 0]
+    assert out[0] == np.float32(64.0)
+    a3 = np.array([[c64, tiny, tiny]], np.uint8)
+    b3 = np.array([[one], [tiny], [tiny]], np.uint8)
+    assert lowbit.matmul(a3, b3, e, e, accumulator="exact")[0, 0] == np.float32(64 + 2.0 ** -17)
+    a4 = np.array([[c64, tiny, m64]], np.uint8)
+    b4 = np.array([[one], [tiny], [one]], np.uint8)
+    assert lowbit.matmul(a4, b4, e, e, accumulator="exact")[0, 0] == np.float32(2.0 ** -18)
+
+
+def test_exact_every_single_product_and_specials_match_numpy():
+    """All 256×256 e4m3×e5m2 products (K=1), NaN/Inf included, against float64 numpy products."""
+    a = np.arange(256, dtype=np.uint8)[:, None]
+    b = np.arange(256, dtype=np.uint8)[None, :]
+    got = lowbit.matmul(a, b, "float8_e4m3fn", "float8_e5m2", accumulator="exact")
+    with np.errstate(invalid="ignore"):
+        want = (lowbit.decode(a, "float8_e4m3fn") * lowbit.decode(b, "float8_e5m2")).astype(np.float32)
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    ok = ~np.isnan(want)
+    assert np.array_equal(got[ok], want[ok])
+
+
+def test_exact_specials_in_sums():
+    e5 = "float8_e5m2"
+    inf, ninf, one, zero, nan = 0x7C, 0xFC, 0x3C, 0x00, 0x7E
+    cases = {(inf, one, one, one): np.inf, (inf, ninf, one, one): np.nan, (inf, one, zero, one): np.nan,
+             (inf, zero, one, one): np.inf, (nan, one, one, one): np.nan, (ninf, one, one, one): -np.inf}
+    for (a0, a1, b0, b1), want in cases.items():
+        got = lowbit.dot(np.array([a0, a1], np.uint8), np.array([b0, b1], np.uint8), e5, e5, accumulator="exact")
+        assert (np.isnan(got) and np.isnan(want)) or got == want, ((a0, a1, b0, b1), got)
+
+
+def test_exact_extreme_exponents_wide_sum():
+    """e5m2 max and min products in one sum (a 64+ bit span): the tiny term must survive."""
+    e5 = "float8_e5m2"
+    big, tiny, one = 0x7B, 0x01, 0x3C  # 57344, 2^-16
+    a = np.array([[big, 0xFB, tiny]], np.uint8)  # big, -big, tiny
+    b = np.array([[big], [big], [tiny]], np.uint8)
+    assert lowbit.matmul(a, b, e5, e5, accumulator="exact")[0, 0] == np.float32(2.0 ** -32)
+    a = np.full((1, 4096), big, np.uint8)
+    b = np.full((4096, 1), big, np.uint8)
+    want = f32_rne(Fraction(57344) ** 2 * 4096)
+    assert lowbit.matmul(a, b, e5, e5, accumulator="exact")[0, 0] == want
+    del one
+
+
+# ------------------------------------------------------------------------------------
+# ieee
+# ------------------------------------------------------------------------------------
+def np_loop(a_vals, b_vals, dtype, order="sequential", chunk=None):
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _np_loop(a_vals, b_vals, dtype, order, chunk)
+
+
+def _np_loop(a_vals, b_vals, dtype, order, chunk):
+    prods = [dtype(x * y) for x, y in zip(a_vals, b_vals)]  # float64 product (exact) rounded once
+    if order == "sequential":
+        acc = dtype(0)
+        for p in prods:
+            acc = dtype(acc + p)
+        return acc
+    if order == "chunked":
+        total = dtype(0)
+        for s in range(0, len(prods), chunk):
+            part = dtype(0)
+            for p in prods[s:s + chunk]:
+                part = dtype(part + p)
+            total = dtype(total + part)
+        return total
+
+    level = prods
+    while len(level) > 1:
+        nxt = [dtype(level[t] + level[t + 1]) for t in range(0, len(level) - 1, 2)]
+        level = nxt + ([level[-1]] if len(level) % 2 else [])
+    return level[0] if level else dtype(0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(["float8_e4m3fn", "float8_e5m2", "float6_e2m3fn", "int8"]),
+       st.sampled_from([("float32", np.float32), ("float16", np.float16), ("bfloat16", ml_dtypes.bfloat16)]),
+       st.sampled_from(["sequential", "pairwise", "chunked"]), st.integers(1, 200), st.integers(1, 17),
+       st.integers(0, 2**32 - 1))
+def test_ieee_matches_plain_numpy_loops(fmt, accfmt, order, K, chunk, seed):
+    name, dtype = accfmt
+    rng = np.random.default_rng(seed)
+    a = rng.choice(finite_codes(fmt), (2, K))
+    b = rng.choice(finite_codes(fmt), (K, 2))
+    acc = IEEE(order=order, chunk=chunk if order == "chunked" else None, format=name)
+    got = lowbit.matmul(a, b, fmt, fmt, accumulator=acc)
+    va, vb = lowbit.decode(a, fmt), lowbit.decode(b, fmt)
+    for i in range(2):
+        for j in range(2):
+            want = np.float32(np_loop(va[i], vb[:, j], dtype, order, chunk))
+            assert got[i, j] == want or (np.isnan(got[i, j]) and np.isnan(want)), (i, j, got[i, j], want)
+
+
+def test_ieee_sequential_float32_on_long_gaussian_dots():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(4, 1000))
+    a = lowbit.encode(x, "float8_e4m3fn")
+    b = lowbit.encode(rng.normal(size=(1000, 3)), "float8_e4m3fn")
+    got = lowbit.matmul(a, b, "e4m3", "e4m3", accumulator="ieee")
+    va, vb = lowbit.decode(a, "e4m3"), lowbit.decode(b, "e4m3")
+    for i in range(4):
+        for j in range(3):
+            assert got[i, j] == np_loop(va[i], vb[:, j], np.float32)
+
+
+# ------------------------------------------------------------------------------------
+# fused-block
+# ------------------------------------------------------------------------------------
+def _align_exp(x: float, fmt) -> int:
+    f = lowbit.format(fmt)
+    if f.is_int:
+        return math.frexp(x)[1] - 1
+    return max(math.frexp(x)[1] - 1, f.emin)
+
+
+def _to_grid(v: Fraction, unit: Fraction, mode: str) -> Fraction:
+    t = v / unit
+    if mode == "toward_zero":
+        r = math.trunc(t)
+    elif mode == "down":
+        r = math.floor(t)
+    elif mode == "up":
+        r = math.ceil(t)
+    elif mode == "nearest_even":
+        r = round(t)
+    else:  # nearest_away
+        r = math.floor(abs(t) + Fraction(1, 2)) * (1 if t >= 0 else -1)
+    return r * unit
+
+
+def _exp(v: Fraction) -> int:
+    m = abs(v)
+    e = m.numerator.bit_length() - m.denominator.bit_length()
+    return e - 1 if Fraction(2) ** e > m else e
+
+
+def ref_fused_slice(va, vb, fa, fb, p: FusedBlock) -> np.float32:
+    outer = np.float32(0)
+    acc = Fraction(0)
+    count = 0
+    K = len(va)
+    for k0 in range(0, K, p.block_size):
+        k1 = min(K, k0 + p.block_size)
+        terms = [(fr(va[k]) * fr(vb[k]), va[k], vb[k]) for k in range(k0, k1)]
+        exps = []
+        for t, x, y in terms:
+            if t != 0:
+                exps.append(_exp(t) if p.align == "product" else _align_exp(x, fa) + _align_exp(y, fb))
+        if acc != 0 and p.acc_in_max:
+            exps.append(_exp(acc))
+        if exps:
+            E = max(exps)
+            unit = Fraction(2) ** (E - p.frac_bits)
+            s = _to_grid(acc, unit, p.acc_rounding) + sum(_to_grid(t, unit, p.term_rounding) for t, _, _ in terms)
+            if p.sum_frac_bits is not None and p.sum_frac_bits < p.frac_bits:
+                s = _to_grid(s, Fraction(2) ** (E - p.sum_frac_bits), p.sum_rounding)
+            if p.sum_bits is not None and s != 0:
+                keep = Fraction(2) ** (_exp(s) - p.sum_bits + 1)
+                if keep > unit:
+                    s = _to_grid(s, keep, p.sum_rounding)
+            acc = s
+        count += k1 - k0
+        if p.promote_every is not None:
+            end_chunk = k1 >= K or (p.promote_chunk is not None and k1 % p.promote_chunk == 0)
+            if count >= p.promote_every or end_chunk:
+                outer = np.float32(outer + f32_rne(acc))
+                acc, count = Fraction(0), 0
+    return outer if p.promote_every is not None else f32_rne(acc)
+
+
+def ref_fused(va, vb, fa, fb, p: FusedBlock) -> np.float32:
+    K = len(va)
+    per = max(1, -(-(-(-K // p.split_granule)) // p.split_k)) * p.split_granule
+    total = None
+    for lo in range(0, max(K, 1), per):
+        part = ref_fused_slice(va[lo:lo + per], vb[lo:lo + per], fa, fb, p)
+        total = part if total is None else np.float32(total + part)
+    return total
+
+
+ROUND = st.sampled_from(["toward_zero", "nearest_even", "down", "up", "nearest_away"])
+
+
+@st.composite
+def fused_params(draw):
+    n = draw(st.sampled_from([1, 2, 3, 4, 8, 16, 32]))
+    promote = draw(st.sampled_from([None, 1, 2, 4]))
+    chunk = draw(st.sampled_from([None, 1, 3])) if promote else None
+    return FusedBlock(
+        block_size=n, frac_bits=draw(st.integers(0, 30)), align=draw(st.sampled_from(["operands", "product"])),
+        term_rounding=draw(ROUND), acc_rounding=draw(ROUND), acc_in_max=draw(st.booleans()),
+        sum_frac_bits=draw(st.sampled_from([None, 0, 5, 12, 24])), sum_bits=draw(st.sampled_from([None, 1, 8, 14, 24])),
+        sum_rounding=draw(ROUND), promote_every=None if promote is None else promote * n,
+        promote_chunk=None if chunk is None else chunk * n, split_k=draw(st.integers(1, 3)),
+        split_granule=n * draw(st.integers(1, 3)),
+    )
+
+
+@settings(max_examples=120, deadline=None)
+@given(fused_params(), st.sampled_from(FP), st.sampled_from(FP), st.integers(1, 90), st.integers(0, 2**32 - 1))
+def test_fused_block_matches_fraction_model(p, fa, fb, K, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.choice(finite_codes(fa), (2, K))
+    b = rng.choice(finite_codes(fb), (K, 2))
+    got = lowbit.matmul(a, b, fa, fb, accumulator=p)
+    va, vb = lowbit.decode(a, fa), lowbit.decode(b, fb)
+    for i in range(2):
+        for j in range(2):
+            want = ref_fused(va[i], vb[:, j], fa, fb, p)
+            assert got[i, j] == want, (p, i, j, got[i, j], want)
+
+
+@pytest.mark.parametrize("fa,fb", [("float8_e4m3fn", "float8_e4m3fn"), ("int8", "int8"),
+                                   ("float4_e2m1fn", "float6_e3m2fn"), ("float8_e4m3fn", "int8")])
+def test_fused_block_with_huge_frac_bits_is_exact(fa, fb):
+    rng = np.random.default_rng(3)
+    a = rng.choice(finite_codes(fa), (16, 300))
+    b = rng.choice(finite_codes(fb), (300, 16))
+    wide = FusedBlock(block_size=32, frac_bits=53, sum_bits=None)
+    got = lowbit.matmul(a, b, fa, fb, accumulator=wide)
+    want = lowbit.matmul(a, b, fa, fb, accumulator="exact")
+    assert np.array_equal(got.view(np.int32), want.view(np.int32))
+    # and that the comparison has teeth: the H100 step is not exact on the same data
+    if fa == fb == "float8_e4m3fn":
+        assert not np.array_equal(lowbit.matmul(a, b, fa, fb, accumulator="h100-fp8"), want)
+
+
+# ------------------------------------------------------------------------------------
+# epilogue, dot, accumulator objects
+# ------------------------------------------------------------------------------------
+def test_scales_and_bfloat16_output_follow_float32_rules():
+    rng = np.random.default_rng(5)
+    a = rng.choice(finite_codes("e4m3"), (8, 64))
+    b = rng.choice(finite_codes("e4m3"), (64, 8))
+    base = lowbit.matmul(a, b, "e4m3", "e4m3", accumulator="h100-fp8")
+    sa, sb = 0.1, 0.7
+    scaled = lowbit.matmul(a, b, "e4m3", "e4m3", accumulator="h100-fp8", scale_a=sa, scale_b=sb)
+    assert np.array_equal(scaled, base * (np.float32(sa) * np.float32(sb)))
+    bf = lowbit.matmul(a, b, "e4m3", "e4m3", accumulator="h100-fp8", scale_a=sa, scale_b=sb, out_dtype="bfloat16")
+    assert bf.dtype == ml_dtypes.bfloat16
+    assert np.array_equal(bf.view(np.int16), scaled.astype(ml_dtypes.bfloat16).view(np.int16))
+
+
+def test_dot_is_the_one_by_one_matmul():
+    rng = np.random.default_rng(9)
+    x = rng.choice(finite_codes("e5m2"), 100)
+    y = rng.choice(finite_codes("e4m3"), 100)
+    d = lowbit.dot(x, y, "e5m2", "e4m3", accumulator="exact")
+    assert isinstance(d, np.float32)
+    assert d == f32_rne(exact_dot(lowbit.decode(x, "e5m2"), lowbit.decode(y, "e4m3")))
+
+
+def test_accumulator_builder_and_presets():
+    assert accumulator("exact") == Exact()
+    assert accumulator("ieee", order="chunked", chunk=8) == IEEE(order="chunked", chunk=8)
+    h = accumulator("h100-fp8", fast_accum=False)
+    assert (h.block_size, h.frac_bits, h.sum_bits, h.promote_every) == (32, 13, 14, 128)
+    assert accumulator("h100-fp8", fast_accum=True).promote_every is None
+    t = accumulator("h100-fp8-triton", block_k=128, max_num_imprecise_acc=40)
+    assert (t.promote_every, t.promote_chunk) == (64, 128)
+    assert accumulator(h) is h
+    with pytest.raises(AttributeError):
+        h.frac_bits = 3  # frozen data
+
+
+# ------------------------------------------------------------------------------------
+# bad input
+# ------------------------------------------------------------------------------------
+def test_bad_input_gives_clear_errors():
+    a = np.zeros((2, 3), np.uint8)
+    b = np.zeros((3, 2), np.uint8)
+    with pytest.raises(ValueError, match="code 0x10 out of range.*float4_e2m1fn"):
+        lowbit.matmul(np.full((2, 3), 0x10, np.uint8), b, "float4_e2m1fn", "e4m3", accumulator="exact")
+    with pytest.raises(ValueError, match="b_codes.*0x100"):
+        lowbit.matmul(a, np.full((3, 2), 256, np.int32), "e4m3", "e4m3", accumulator="exact")
+    with pytest.raises(TypeError, match="integer array"):
+        lowbit.matmul(a.astype(np.float32), b, "e4m3", "e4m3", accumulator="exact")
+    with pytest.raises(ValueError, match="shapes do not match"):
+        lowbit.matmul(a, np.zeros((4, 2), np.uint8), "e4m3", "e4m3", accumulator="exact")
+    with pytest.raises(ValueError, match="2-D"):
+        lowbit.matmul(a[0], b, "e4m3", "e4m3", accumulator="exact")
+    with pytest.raises(ValueError, match="unknown accumulator 'h100-fp9'.*presets: h100-fp8"):
+        lowbit.matmul(a, b, "e4m3", "e4m3", accumulator="h100-fp9")
+    with pytest.raises(TypeError, match="unknown parameter.*fast_acum.*allowed: fast_accum"):
+        accumulator("h100-fp8", fast_acum=True)
+    with pytest.raises(TypeError, match="fast_accum must be True or False"):
+        accumulator("h100-fp8", fast_accum=1)
+    with pytest.raises(ValueError, match="frac_bits=90 out of range"):
+        accumulator("fused-block", frac_bits=90)
+    with pytest.raises(ValueError, match="term_rounding='stochastic' is not allowed"):
+        accumulator("fused-block", term_rounding="stochastic")
+    with pytest.raises(ValueError, match="promote_every=48 must be a multiple of block_size=32"):
+        accumulator("fused-block", promote_every=48)
+    with pytest.raises(ValueError, match="order='random'"):
+        accumulator("ieee", order="random")
+    with pytest.raises(ValueError, match="chunk=4 is only allowed"):
+        accumulator("ieee", chunk=4)
+    with pytest.raises(ValueError, match="block_k=48 must be a multiple of 32"):
+        accumulator("h100-fp8-triton", block_k=48)
+    with pytest.raises(ValueError, match="max_num_imprecise_acc=64 out of range"):
+        accumulator("h100-fp8-triton", block_k=32, max_num_imprecise_acc=64)
+    with pytest.raises(ValueError, match="out_dtype='float16'"):
+        lowbit.matmul(a, b, "e4m3", "e4m3", accumulator="exact", out_dtype="float16")
+    with pytest.raises(TypeError, match="scale_a must be a real number"):
+        lowbit.matmul(a, b, "e4m3", "e4m3", accumulator="exact", scale_a="2")
+    with pytest.raises(ValueError, match="unknown format 'e9m9'"):
+        lowbit.matmul(a, b, "e9m9", "e4m3", accumulator="exact")
+    with pytest.raises(ValueError, match="at most 16 bits.*float32"):
+        lowbit.matmul(a, b, "float32", "e4m3", accumulator="exact")
+    with pytest.raises(ValueError, match="lengths do not match"):
+        lowbit.dot(np.zeros(3, np.uint8), np.zeros(4, np.uint8), "e4m3", "e4m3", accumulator="exact")
+
+
+def test_empty_shapes():
+    out = lowbit.matmul(np.zeros((2, 0), np.uint8), np.zeros((0, 3), np.uint8), "e4m3", "e4m3", accumulator="h100-fp8")
+    assert out.shape == (2, 3) and not out.any()
+    for acc in ("exact", "ieee", "h100-fp8"):
+        assert lowbit.matmul(np.zeros((0, 4), np.uint8), np.zeros((4, 3), np.uint8), "e4m3", "e4m3",
+                             accumulator=acc).shape == (0, 3)
