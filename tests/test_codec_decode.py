@@ -11,6 +11,9 @@ from gfloat.formats import format_info_binary32
 from test_codec_references import GFLOAT, GFLOAT_NAMES, GFLOAT_SCALE, ML_DTYPES, ml_decode
 
 import lowbit
+from test_codec_references import serial_numba  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("serial_numba")
 
 ML_SMALL = [n for n in ML_DTYPES if lowbit.format(n).bits <= 16]
 IEEE_WIDE = ("float16", "bfloat16", "float32")  # numpy/ml_dtypes widen these NaNs keeping payloads

@@ -17,6 +17,9 @@ import pytest
 from test_codec_references import ML_DTYPES, ml_codes
 
 import lowbit
+from test_codec_references import serial_numba  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("serial_numba")
 
 _ALL16 = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16)
 SOURCES = {

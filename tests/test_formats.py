@@ -14,8 +14,11 @@ from gfloat.types import Domain, RoundMode
 from test_codec_references import GFLOAT, GFLOAT_NAMES, GFLOAT_SCALE, ML_DTYPES, ML_FLOATS, ML_INTS, gfloat_max
 
 import lowbit
+from test_codec_references import serial_numba  # noqa: F401 (fixture)
 from lowbit import formats
 from lowbit.formats import CLASS_NAMES, INF, NAN, NORMAL, SUBNORMAL, ZERO
+
+pytestmark = pytest.mark.usefixtures("serial_numba")
 
 ALL = list(lowbit.FORMATS)
 GFLOAT_FLOATS = [n for n in GFLOAT_NAMES if not lowbit.format(n).is_int]
