@@ -126,7 +126,13 @@ def encode(
             sr = np.asarray(srbits)
             if sr.dtype.kind not in "iu":
                 raise TypeError(f"srbits must be an integer array, got dtype {sr.dtype}")
-            sr = np.broadcast_to(sr, arr.shape).reshape(-1).astype(np.int64)
+            try:
+                sr = np.broadcast_to(sr, arr.shape).reshape(-1).astype(np.int64)
+            except ValueError:
+                raise ValueError(
+                    f"srbits shape {sr.shape} does not broadcast to the input's shape {arr.shape}; "
+                    "give one random integer per element (or one for all)"
+                ) from None
             bad = (sr < 0) | (sr >= (1 << nb))
             if bad.any():
                 raise ValueError(
