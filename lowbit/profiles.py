@@ -293,11 +293,14 @@ def microxcaling_profile(fmt: Format, src: np.dtype) -> Rules:
         NaN: lowbit gives +0 (in MX blocks the scale is NaN anyway).
       - −0: ``torch.sign(-0.0)`` is 0, so −0 comes out +0 (a gap: lowbit keeps −0); negative
         values that round to zero give −0.
-      - Known float-arithmetic artifacts of the reference (not reproduced): floor(log2|x|) is
+      - Known float-arithmetic artifacts of the reference (not reproduced here; the MX block
+        code in ``lowbit.mx`` handles the reference's quirks itself): floor(log2|x|) is
         computed in float32, so for |x| a few ulps below 2^k (|k| ≥ 2) the exponent comes out
         k and ``"floor"`` rounds on the coarser grid (e.g. E4M3 0.25·(1−2^-24) → 0.21875,
-        not 0.234375); ``|x|+0.5`` is rounded to float32, so an element exactly 2^-25 below
-        half the smallest subnormal rounds up (E4M3 2^-10·(1−2^-24) → 2^-9, nearest and even).
+        not 0.234375); ``|x|+0.5`` is rounded to float32, so the float32 just below half the
+        smallest subnormal (INT8: half the LSB) rounds up, in "nearest" and "even" (E4M3
+        2^-10·(1−2^-24) → 2^-9).  tests/test_profiles_microxcaling.py pins both down on
+        outputs recorded from the reference.
       - MXINT8: microxcaling clamps symmetrically to ±127/64; lowbit's ``mxint8`` also
         has −2 (0x80), reached only by inputs ≤ −(2 − 2^-7) (a gap).
     """

@@ -16,6 +16,7 @@ import pytest
 
 import lowbit
 from lowbit.profiles import nan_code_gap
+from test_profiles import all_16bit, float32_edges
 
 torch = pytest.importorskip("torch", reason="torch not installed: pip install '.[crosscheck]'")
 pytestmark = pytest.mark.crosscheck
@@ -27,27 +28,6 @@ TORCH_DTYPES = {"float8_e4m3fn": torch.float8_e4m3fn, "float8_e5m2": torch.float
                 "float8_e8m0fnu": torch.float8_e8m0fnu}
 NP_TO_TORCH = {np.dtype(np.float32): torch.float32, np.dtype(np.float16): torch.float16,
                np.dtype(ml_dtypes.bfloat16): torch.bfloat16}
-
-
-def all_16bit(dtype) -> np.ndarray:
-    return np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(dtype)
-
-
-def float32_edges(fmt: lowbit.Format) -> np.ndarray:
-    """Every finite value of ``fmt`` and every midpoint between neighbours (and beyond max),
-    each with its float32 neighbours 1..3 ulps away, both signs; plus 0, ±Inf, NaNs."""
-    v = np.unique(np.abs(fmt.values[np.isfinite(fmt.values)]))
-    mids = (v[1:] + v[:-1]) / 2
-    top = v[-1] + (v[-1] - v[-2]) / 2 if v.size > 1 else v[-1] * 1.5
-    with np.errstate(over="ignore"):  # E8M0: 2·max is beyond float32 (becomes Inf, which is kept)
-        pts = np.concatenate([v, mids, [top, 2 * v[-1], 1e30, 3e38]]).astype(np.float32)
-    bits = pts.view(np.uint32).astype(np.int64)
-    near = (bits[:, None] + np.arange(-3, 4)[None, :]).reshape(-1)
-    near = near[(near >= 0) & (near < 0x7F800000)].astype(np.uint32)
-    pos = np.unique(near).view(np.float32)
-    special = np.array([0.0, np.inf, np.nan], dtype=np.float32)
-    out = np.concatenate([pos, -pos, special, -special])
-    return np.concatenate([out, np.array([0x7F800001, 0xFF800001, 0x7FFFFFFF, 0xFFC00000], np.uint32).view(np.float32)])
 
 
 def h100_inputs() -> np.ndarray:
