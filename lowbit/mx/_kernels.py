@@ -67,6 +67,42 @@ def _f32_bits_of(sig, exp, lead):
     return sig >> sh if sh >= 0 else sig << (-sh)
 
 
+@numba.njit(cache=True, inline="always")
+def _fast_f32(b, div, rounding, ebits, mbits, bias, ebits_bits, max_mag, emin):
+    """Code of the normal float32 (bits b) divided by 2^div, for a float element and rounding
+    nearest_even (0) / nearest_away (1) / toward_zero (2), saturating: the same result as
+    round_pack, computed on the bit fields directly.  Returns -1 where the caller must use
+    round_pack (float32 subnormal input)."""
+    field = (b >> 23) & 0xFF
+    if field == 0:
+        return np.int64(-1)
+    sign = (b >> 31) & 1
+    e = field - 127 - div
+    sig = (b & 0x7FFFFF) | 0x800000
+    if e >= emin:
+        shift = np.int64(23 - mbits)
+        base = (e + bias) << mbits
+        sig = sig & 0x7FFFFF
+    else:
+        shift = np.int64(23 - mbits) + (emin - e)
+        base = np.int64(0)
+    if shift > 40:
+        n = np.int64(0)
+    elif shift <= 0:
+        n = sig << (-shift)
+    else:
+        if rounding == 0:
+            n = (sig + (np.int64(1) << (shift - 1)) - 1 + ((sig >> shift) & 1)) >> shift
+        elif rounding == 1:
+            n = (sig + (np.int64(1) << (shift - 1))) >> shift
+        else:
+            n = sig >> shift
+    mag = base + n
+    if mag > max_mag:
+        mag = max_mag
+    return (sign << (ebits_bits - 1)) | mag
+
+
 @numba.njit(cache=True)
 def mx_block_exponent(amax_sign, amax_sig, amax_exp, amax_lead, q, up, down):
     """Scale exponent s (X = 2^s) of a finite block with largest magnitude amax (sig > 0 or 0),
@@ -167,6 +203,18 @@ def mx_quantize(bits, nrows, length, q, pe, up, down, elem_out, scale_out, nan_r
     qexp = q[Q_QEXP]
     magmask = np.int64(0x7FFFFFFFFFFFFFFF) if is64 else np.int64(0x7FFFFFFF)
     total = nrows * nblk
+    f_ebits = pe[K.P_EBITS]
+    f_bias = pe[K.P_BIAS]
+    f_bits = pe[K.P_BITS]
+    f_maxmag = np.int64(0)
+    if not isint:
+        reserved = np.int64(0)
+        if pe[K.P_SPECIALS] == 0:
+            reserved = np.int64(1) << mbits
+        elif pe[K.P_SPECIALS] == 1:
+            reserved = np.int64(1)
+        f_maxmag = (np.int64(1) << (f_ebits + mbits)) - 1 - reserved
+    fast = (not is64) and (not isint) and prof != 1 and rounding <= 2
     for t in numba.prange(total):
         r = t // nblk
         j = t - r * nblk
@@ -217,6 +265,14 @@ def mx_quantize(bits, nrows, length, q, pe, up, down, elem_out, scale_out, nan_r
                     div = s
         scale_out[t] = code
         # ---- the elements
+        if fast and code != 255 and akind == 0:
+            for i in range(start, stop):
+                c = _fast_f32(np.int64(bits[i]), div, rounding, f_ebits, mbits, f_bias, f_bits, f_maxmag, emin)
+                if c < 0:
+                    sign, sig, exp, lead, kind = _split(np.int64(bits[i]), is64)
+                    c, _f = K.round_pack(sign, sig, exp - div, lead - div, pe, 0)
+                elem_out[i] = c
+            continue
         for i in range(start, stop):
             sign, sig, exp, lead, kind = _split(np.int64(bits[i]), is64)
             if code == 255 and (prof != 2 or akind != 1):
