@@ -106,7 +106,6 @@ class Ref:
             m, c = m[order], c[order]
             if m.size:
                 if fmt.is_int:
-                    ulp = 1.0 / GFLOAT_SCALE.get(base, 1.0) * (64.0 if base == "mxint8" else 1.0)
                     ulp = 2.0 ** -fmt.frac_bits
                 else:
                     ulp = 2.0 ** (np.floor(np.log2(m[-1])) - (GFLOAT[base].precision - 1))
