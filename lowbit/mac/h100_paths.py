@@ -1,0 +1,276 @@
+"""H100 matrix-multiply paths beyond FP8: presets as settings of the ``fused-block`` accumulator.
+
+Each preset below is a :class:`lowbit.mac.FusedBlock` (or :class:`lowbit.mac.Exact`) whose
+knobs were read from GEMMs recorded on an NVIDIA H100 80GB HBM3 (driver 580.159.04, torch
+2.11.0+cu130, Triton 3.6.0, CuPy 14.2.0 / cuBLAS of CUDA 13.0).  The probe script, the
+recorded bits and the fitting analysis are in ``vectors/hardware/h100/paths/`` (README there
+lists every case and which preset reproduces it).
+
+The tensor-core step shared by the FP16, BF16 and TF32 paths (16-bit-class inputs, float32
+accumulator) — in the notation of Khattak & Mikaitis, "Accurate Models of NVIDIA Tensor
+Cores" (2025):
+
+* a step takes ``block_size`` products along K (16 for FP16/BF16, 8 for TF32); products
+  are exact;
+* E = the largest operand-exponent sum e_a + e_b among the step's non-zero products (a
+  subnormal operand counts with its format's emin) and the incoming accumulator's exponent;
+* every product and the incoming accumulator are truncated toward zero (on the magnitude)
+  to a multiple of 2^(E − 25); the truncated terms are added exactly;
+* the sum is truncated toward zero to 24 significant bits (a float32 significand) and is
+  the new accumulator; steps chain over all of K in order; the float32 accumulator is the
+  output (a NaN result has the bits 0x7FFFFFFF); float16 / bfloat16 outputs are that float32
+  rounded to nearest even.
+
+``float32`` operands (TF32 and IEEE paths) are more than 16 bits wide: lowbit.matmul's code
+tables stop at 16 bits, so :func:`matmul_float32` here decodes float32 bit patterns itself
+(TF32: the 13 low fraction bits dropped, as the hardware does) and runs the same
+fused-block kernel.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .accumulators import Exact, FusedBlock
+
+H100_NAN_BITS = 0x7FFFFFFF
+LIBRARIES = ("cublas", "triton")
+
+
+def _tensor_core(block_size: int, sum_bits: int = 24, sum_rounding: str = "toward_zero") -> FusedBlock:
+    return FusedBlock(block_size=block_size, frac_bits=25, align="operands",
+                      term_rounding="toward_zero", acc_rounding="toward_zero", acc_in_max=True,
+                      sum_bits=sum_bits, sum_rounding=sum_rounding, promote_every=None,
+                      nan_bits=H100_NAN_BITS)
+
+
+def _check_library(name, library):
+    if library not in LIBRARIES:
+        raise ValueError(f"{name}: library={library!r} is not allowed; allowed: {', '.join(map(repr, LIBRARIES))}")
+
+
+def h100_fp16(library: str = "cublas") -> FusedBlock:
+    """FP16 × FP16 with a float32 accumulator on an H100: cuBLAS (``torch.matmul``,
+    ``torch.mm(..., out_dtype=torch.float32)``, ``cublasGemmEx`` with CUBLAS_COMPUTE_32F) and
+    Triton ``tl.dot`` with a float32 accumulator.
+
+    Rule: steps of 16 exact products; E = max(e_a + e_b, accumulator exponent); products and
+    accumulator truncated toward zero to multiples of 2^(E−25); exact sum truncated toward zero
+    to 24 significant bits; chained over K.  float16 output (``torch.matmul`` on float16, with
+    ``allow_fp16_reduced_precision_reduction`` on or off) is the float32 result rounded to
+    nearest even.
+
+    Known to hold (every output bit; vectors/hardware/h100/paths): 64×64 outputs with K ∈
+    {16, 32, 64, 128, 256, 1000}, 1024×1024 products with K ∈ {1024, 4096} (16×16 outputs
+    saved), Triton also 64×64×4096, every-finite-code / Gaussian / heavy-tailed operands,
+    crafted probes (one large and many tiny terms, cancellation, subnormal and tiny products,
+    ±0, Inf, NaN, Inf−Inf, Inf·0).  Known NOT to hold: cuBLAS on a 64×64×4096 product
+    (another kernel, split or reordered K: 0–3 % of outputs match; open).
+    """
+    _check_library("h100-fp16", library)
+    return _tensor_core(16)
+
+
+def h100_bf16(library: str = "cublas") -> FusedBlock:
+    """BF16 × BF16 with a float32 accumulator on an H100 (cuBLAS and Triton ``tl.dot``).
+
+    Same step as :func:`h100_fp16` (16 products, 2^(E−25) grid, truncation toward zero, 24
+    significant bits).  bfloat16 output (``torch.matmul`` on bfloat16, with
+    ``allow_bf16_reduced_precision_reduction`` on or off) is the float32 result rounded to
+    nearest even.  Known to hold and not to hold: as :func:`h100_fp16` (same shapes, K and
+    operand kinds, recorded for bfloat16; exponents of every-code operands spread over
+    [−24, 24]; products below float32's subnormal range, float32 overflow of products and
+    sums among the crafted probes).
+    """
+    _check_library("h100-bf16", library)
+    return _tensor_core(16)
+
+
+def h100_fp16_triton(block_k: int = 32, acc: str = "float32") -> FusedBlock:
+    """Triton ``tl.dot`` on FP16 operands over K in steps of ``block_k``.
+
+    ``acc="float32"``: as :func:`h100_fp16` (block_k 32 and 64 recorded; it does not change
+    the result).  ``acc="float16"`` (``tl.dot(a, b, acc, out_dtype=tl.float16)``): the same
+    16-product step, but the exact step sum is rounded to nearest even to 11 significant bits
+    (a float16 significand).
+
+    Known to hold for acc="float16": recorded Gaussian and heavy-tailed operands, K ≤ 4096,
+    64×64 and 1024×1024 (block_k=32), as long as no step's sum leaves float16's normal range
+    (float16 overflow to Inf and float16 subnormal sums are not modelled: every-finite-code
+    operands overflow it).
+    """
+    if block_k not in (16, 32, 64, 128, 256):
+        raise ValueError(f"h100-fp16-triton: block_k={block_k!r} is not allowed; allowed: 16, 32, 64, 128, 256")
+    if acc == "float32":
+        return _tensor_core(16)
+    if acc == "float16":
+        return _tensor_core(16, sum_bits=11, sum_rounding="nearest_even")
+    raise ValueError(f"h100-fp16-triton: acc={acc!r} is not allowed; allowed: 'float32', 'float16'")
+
+
+def h100_bf16_triton(block_k: int = 32) -> FusedBlock:
+    """Triton ``tl.dot`` on BF16 operands, float32 accumulator: as :func:`h100_bf16`."""
+    if block_k not in (16, 32, 64, 128, 256):
+        raise ValueError(f"h100-bf16-triton: block_k={block_k!r} is not allowed; allowed: 16, 32, 64, 128, 256")
+    return _tensor_core(16)
+
+
+def h100_tf32_triton(block_k: int = 32, input_precision: str = "tf32") -> FusedBlock:
+    """Triton ``tl.dot`` on float32 operands on an H100, ``input_precision`` "tf32" or "ieee".
+
+    ``"tf32"``: each float32 operand loses its 13 low fraction bits (truncation toward zero —
+    no rounding; pass ``input_rounding="toward_zero"`` to :func:`matmul_float32`); steps of
+    8 exact products, 2^(E−25) grid, truncation toward zero, 24 significant bits, as
+    :func:`h100_fp16`.
+
+    ``"ieee"``: no tensor core: a sequential float32 fused multiply-add over k = 0..K−1 (one
+    rounding to nearest even per step, IEEE 754 §5.4.1).  Expressed here as a 1-product
+    fused-block step with 58 fraction bits and nearest-even rounding to 24 bits: exact except
+    where the part of a term below 2^(E−58) would decide a tie (a sticky bit is not kept), a
+    case no recorded operand reached.
+
+    Known to hold: every recorded Triton float32 case of the two settings (64×64, K 16..4096;
+    1024×1024, K 1024 and 4096; wide-exponent, Gaussian, heavy-tailed, crafted, including
+    inputs with bits below TF32's precision).  ``"tf32x3"`` is not modelled (open).
+    """
+    if block_k not in (16, 32, 64, 128, 256):
+        raise ValueError(f"h100-tf32-triton: block_k={block_k!r} is not allowed; allowed: 16, 32, 64, 128, 256")
+    if input_precision == "tf32":
+        return _tensor_core(8)
+    if input_precision == "ieee":
+        return dataclasses.replace(_tensor_core(1), frac_bits=58, sum_rounding="nearest_even",
+                                   acc_rounding="toward_zero")
+    raise ValueError(
+        f"h100-tf32-triton: input_precision={input_precision!r} is not modelled; allowed: 'tf32', 'ieee'")
+
+
+def h100_int8() -> Exact:
+    """``torch._int_mm`` (INT8 × INT8 → INT32) on an H100: exact.
+
+    Every recorded output (27 cases: 64×64 K 16..4096, 1024×1024 K 1024/4096, uniform and
+    Gaussian codes) equals the exact integer sum.  lowbit's ``exact`` returns it rounded to
+    float32, which is the integer itself while |sum| < 2^24.
+    """
+    return Exact()
+
+
+OUT_DTYPES = ("float32", "float16", "bfloat16")
+
+
+def h100_output(c, out_dtype: str = "float32") -> np.ndarray:
+    """The H100 GEMM epilogue: the float32 accumulator ``c`` to ``out_dtype``, as bit patterns.
+
+    float32: unchanged (uint32 bits).  float16 / bfloat16: round to nearest even (IEEE 754
+    §4.3.1), overflow to ±Inf; a NaN gives 0x7FFF in both (the top bits of the H100's float32
+    NaN 0x7FFFFFFF — recorded; ml_dtypes' bfloat16 cast would give 0x7FC0).  Returns uint32
+    or uint16 bit patterns.
+    """
+    c = np.asarray(c, dtype=np.float32)
+    if out_dtype == "float32":
+        return c.view(np.uint32).copy()
+    if out_dtype == "float16":
+        with np.errstate(over="ignore"):
+            r = c.astype(np.float16).view(np.uint16)
+    elif out_dtype == "bfloat16":
+        import ml_dtypes
+
+        r = c.astype(ml_dtypes.bfloat16).view(np.uint16)
+    else:
+        raise ValueError(f"out_dtype={out_dtype!r} is not allowed; allowed: {', '.join(OUT_DTYPES)}")
+    r = r.copy()
+    r[np.isnan(c)] = 0x7FFF
+    return r
+
+
+PRESETS = {
+    "h100-fp16": h100_fp16,
+    "h100-bf16": h100_bf16,
+    "h100-fp16-triton": h100_fp16_triton,
+    "h100-bf16-triton": h100_bf16_triton,
+    "h100-tf32-triton": h100_tf32_triton,
+    "h100-int8": h100_int8,
+}
+
+INPUT_ROUNDINGS = ("none", "toward_zero")
+
+
+def float32_fields(bits, input_rounding: str = "none"):
+    """float32 bit patterns -> exact integer fields (sig, q, e, special) for the MAC kernel.
+
+    ``input_rounding="toward_zero"`` first drops the 13 low fraction bits of every finite
+    value (float32 -> TF32 by truncation, as the H100 tensor core reads float32 operands);
+    "none" keeps all 24 significant bits.  IEEE 754-2019 §3.4: value = (−1)^s · sig · 2^q,
+    e = the binade exponent (emin = −126 for subnormals).
+    """
+    if input_rounding not in INPUT_ROUNDINGS:
+        raise ValueError(f"input_rounding={input_rounding!r} is not allowed; allowed: {', '.join(INPUT_ROUNDINGS)}")
+    b = np.asarray(bits)
+    if b.dtype == np.float32:
+        b = b.view(np.uint32)
+    if b.dtype != np.uint32:
+        raise TypeError(f"float32 operands must be float32 or uint32 bit patterns, got dtype {b.dtype}")
+    b = b.astype(np.int64)
+    field = (b >> 23) & 0xFF
+    finite = field != 0xFF
+    if input_rounding == "toward_zero":
+        b = np.where(finite, b & ~np.int64(0x1FFF), b)
+    man = b & 0x7FFFFF
+    sign = (b >> 31) & 1
+    sub = field == 0
+    e = np.where(sub, -126, field - 127)
+    s = np.where(sub, man, man | 0x800000)
+    sig = np.where(sign == 1, -s, s)
+    special = np.where(finite, 0, np.where(man == 0, 1, 2)).astype(np.int8)
+    sig = np.where(special == 0, sig, np.where(special == 1, np.where(sign == 1, -1, 1), 0))
+    return sig.astype(np.int64), (e - 23).astype(np.int64), e.astype(np.int64), special
+
+
+def _value_table(bits, input_rounding):
+    """Unique float32 patterns of one operand as a code table: (codes int32, sig, q, e, special)."""
+    u, inv = np.unique(np.asarray(bits).view(np.uint32), return_inverse=True)
+    sig, q, e, x = float32_fields(u, input_rounding)
+    return inv.reshape(np.shape(bits)).astype(np.int32), sig, q, e, x
+
+
+def matmul_float32(a_bits, b_bits, *, accumulator: FusedBlock, input_rounding: str = "none") -> np.ndarray:
+    """C = A @ B for float32 operands (M×K and K×N, float32 or uint32 bit patterns).
+
+    float32 has too many codes for lowbit.mac's per-format tables, so each operand's distinct
+    bit patterns become its own code table (:func:`float32_fields`), and the ``fused-block``
+    kernel of :mod:`lowbit.mac.kernels` runs ``accumulator`` on them unchanged.  Returns
+    float32; NaN results carry ``accumulator.nan_bits``.
+    """
+    from . import kernels as K
+    from .accumulators import ROUNDINGS
+
+    if not isinstance(accumulator, FusedBlock):
+        raise TypeError(f"matmul_float32 needs a FusedBlock accumulator, got {accumulator!r}")
+    a = np.asarray(a_bits)
+    b = np.asarray(b_bits)
+    for name, t in (("a_bits", a), ("b_bits", b)):
+        if t.dtype not in (np.float32, np.uint32):
+            raise TypeError(f"{name}: float32 operands must be float32 or uint32 bit patterns, got dtype {t.dtype}")
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"shapes do not match: a {a.shape} (M×K), b {b.shape} (K×N)")
+    acc = accumulator
+    if acc.split_k != 1:
+        raise ValueError(f"matmul_float32: split_k={acc.split_k} is not supported; allowed: 1")
+    ca, *ta = _value_table(a, input_rounding)
+    cb, *tb = _value_table(b, input_rounding)
+    cb = np.ascontiguousarray(cb.T)
+    out = np.zeros((a.shape[0], b.shape[1]), np.float32)
+    if out.size:
+        r = ROUNDINGS.index
+        rows = (ta[3][ca] != 0).any(axis=1) if ca.size else np.zeros(a.shape[0], np.bool_)
+        cols = (tb[3][cb] != 0).any(axis=1) if cb.size else np.zeros(b.shape[1], np.bool_)
+        K.fused_block_matmul(
+            ca, cb, *ta, *tb, rows, cols, acc.block_size, acc.frac_bits, acc.align == "product",
+            r(acc.term_rounding), r(acc.acc_rounding), acc.acc_in_max,
+            -1 if acc.sum_frac_bits is None else acc.sum_frac_bits, acc.sum_bits or 0,
+            r(acc.sum_rounding), acc.promote_every or 0, acc.promote_chunk or 0, out)
+    nan = np.isnan(out)
+    if nan.any():
+        out.view(np.uint32)[nan] = acc.nan_bits
+    return out
