@@ -261,4 +261,5 @@ _GATHER_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 @lru_cache(maxsize=None)
 def _narrow_table(fmt: Format, dtype: np.dtype) -> np.ndarray:
-    return _decode_table(fmt).astype(dtype)
+    with np.errstate(over="ignore"):  # values beyond the dtype's range become ±Inf, as a cast does
+        return _decode_table(fmt).astype(dtype)
