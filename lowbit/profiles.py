@@ -118,8 +118,10 @@ def ml_dtypes_profile(fmt: Format, src: np.dtype) -> Rules:
       - E8M0: 0, −0 and negative inputs give NaN (0xFF); rounding treats code 0x00 as if it
         were zero (so inputs in (2^-127, 2^-126) round up to 0x01, and 2^-127 itself and
         everything smaller give 0x00).
-      - NaN into float16 / bfloat16: a same-format cast keeps the NaN bits; numpy's
-        float32/float64 → float16 keeps the sign and top payload bits; every other NaN
+      - NaN into float16 / bfloat16 / float32: a same-format cast keeps the NaN bits; numpy's
+        float32/float64 → float16 keeps the sign and top payload bits; float16/bfloat16 →
+        float32 keeps sign and payload (signalling NaNs stay signalling); numpy's float64 →
+        float32 keeps sign and top payload bits and sets the quiet bit; every other NaN
         becomes the canonical quiet NaN with the input's sign.
     """
     if fmt.is_int:
@@ -128,7 +130,11 @@ def ml_dtypes_profile(fmt: Format, src: np.dtype) -> Rules:
         return Rules(overflow="saturate", nan="negated_zero")
     if fmt.specials == "exponent_only":
         return Rules(code0="as_zero")
-    numpy_cast = fmt.name in ("float16", "float32") and src.name in ("float32", "float64")
+    if fmt.name == "float32" and src.name == "float64":
+        return Rules(nan="quiet_payload")  # numpy's double -> float: quiet bit set (IEEE 754-2019 §6.2.3)
+    if fmt.name == "float32" and src.name in ("float16", "bfloat16"):
+        return Rules(nan="payload")  # widening keeps every payload bit, signalling ones too
+    numpy_cast = fmt.name == "float16" and src.name in ("float32", "float64")
     if src.name == fmt.name or numpy_cast:
         return Rules(nan="payload")
     return Rules()

@@ -132,3 +132,19 @@ def test_torchao_fp8_elements(fmt_name):
     want = torch.clamp(t, min=-fmt.max_finite, max=fmt.max_finite).to(TORCH_DTYPES[fmt_name]).view(torch.uint8).numpy()
     got = lowbit.encode(x, fmt, profile="torchao")
     assert_same(x, got, want, f"torchao {fmt_name}", fmt, "torchao")
+
+
+def test_torch_float64_is_narrowed_to_float32_first():
+    """Why profile ``torch`` refuses float64 sources: torch casts float64 through float32 (two
+    roundings), so 1.0625 + 2^-40 (above the E4M3 tie 1.0625) gives 1.0, not 1.125."""
+    x = np.array([1.0625 + 2.0**-40, -(1.0625 + 2.0**-40), 1.5 * 2.0**-127 - 2.0**-180], np.float64)
+    t = torch.from_numpy(x)
+    for fmt_name in ("float8_e4m3fn", "float8_e8m0fnu"):
+        direct = t.to(TORCH_DTYPES[fmt_name]).view(torch.uint8).numpy()
+        via32 = t.float().to(TORCH_DTYPES[fmt_name]).view(torch.uint8).numpy()
+        np.testing.assert_array_equal(direct, via32)
+    once = lowbit.encode(x[:1], "float8_e4m3fn", profile="ocp")  # one rounding: 1.125
+    assert lowbit.decode(once, "float8_e4m3fn")[0] == 1.125
+    assert t[:1].to(torch.float8_e4m3fn).float().item() == 1.0
+    with pytest.raises(ValueError, match="does not convert from float64"):
+        lowbit.encode(x, "float8_e4m3fn", profile="torch")
