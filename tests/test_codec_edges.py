@@ -582,3 +582,69 @@ def test_float64_into_ieee_targets_vs_gfloat(name):
                           rounding=rounding, overflow=overflow, srbits=r[sel], srnumbits=nb)
             bad = np.flatnonzero(~same & ~inexact_in_gfloat)
             assert bad.size == 0, (rounding, sat, [(x[i], got[i], want[i]) for i in bad[:6]])
+
+
+# ---------------------------------------------------------------------------------------
+# the other rule overrides, each against the oracle-checked default
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["float8_e4m3fn", "float8_e5m2", "float6_e3m2fn", "float8_e4m3fnuz", "binary8p3", "bfloat16"])
+@pytest.mark.parametrize("rounding", ["nearest_even", "up", "toward_zero"])
+def test_subnormals_flush_after_rounding(name, rounding):
+    """subnormals='flush': a result that would be subnormal (gfloat's class of the oracle's code)
+    becomes the zero of its sign (+0 where the format has no -0); everything else unchanged.
+    Rounding happens first, so a value that rounds up to the smallest normal stays normal."""
+    from gfloat import FloatClass, decode_float
+
+    x = edges(name, np.float32)
+    x = x[~np.isnan(x)]
+    ref = Ref(name)
+    keep = ref.expected(x, rounding, "saturate")
+    fi = GFLOAT[name]
+    sub = np.array([decode_float(fi, int(c)).fclass == FloatClass.SUBNORMAL for c in keep])
+    assert sub.sum() > 10
+    neg_zero = ref.side[1][1][0]  # code of the zero reached from below (-0, or +0 without -0)
+    want = np.where(sub, np.where(np.signbit(x), neg_zero, ref.zero_code), keep)
+    check(name, x, want, rounding=rounding, overflow="saturate", subnormals="flush")
+
+
+@pytest.mark.parametrize("name", ["float8_e5m2", "float8_e4m3fn", "float8_e8m0fnu", "binary8p5", "float16"])
+def test_inf_saturate_rule(name):
+    """inf='saturate': ±Inf inputs give ±max even when finite overflow does not saturate."""
+    ref = Ref(name)
+    x = np.array([np.inf, -np.inf, 1e30, -1e30], np.float32)
+    got = lowbit.encode(x, name, inf="saturate", overflow="nonsaturating").astype(np.int64)
+    assert got[0] == ref.side[0][1][-1]
+    if lowbit.format(name).signed:
+        assert got[1] == ref.side[1][1][-1]
+    # finite overflow still follows overflow='nonsaturating' (Inf, else NaN)
+    check(name, x[2:], ref.expected(x[2:], "nearest_even", "nonsaturating"), inf="saturate", overflow="nonsaturating")
+
+
+def test_e8m0_zero_and_negative_rules():
+    """E8M0 has no zero and no sign (OCP MX v1.0 §5.4.1): by default 0 and negatives are NaN
+    (0xFF); zero='min' gives code 0 (2^-127); negative='abs' encodes |x|."""
+    x = np.array([0.0, -0.0, -3.0, -2.0**-130, -np.inf], np.float32)
+    assert lowbit.encode(x, "float8_e8m0fnu").tolist() == [0xFF] * 5
+    assert lowbit.encode(x[:2], "float8_e8m0fnu", zero="min").tolist() == [0, 0]
+    pos = np.abs(x[2:4])
+    np.testing.assert_array_equal(lowbit.encode(x[2:4], "float8_e8m0fnu", negative="abs"),
+                                  lowbit.encode(pos, "float8_e8m0fnu"))
+    assert Ref("float8_e8m0fnu").expected(pos, "nearest_even", "nonsaturating").tolist() == [
+        int(c) for c in lowbit.encode(pos, "float8_e8m0fnu")]
+
+
+@pytest.mark.parametrize("name", ["float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "binary8p4", "float16"])
+def test_nan_rules(name):
+    """nan='nan' keeps the sign where the format has signed NaNs; 'positive_nan' never does;
+    'zero' gives +0 — all on NaNs of both signs and several payloads."""
+    ref = Ref(name)
+    bits = np.array([0x7FC00000, 0xFFC00000, 0x7F800001, 0xFF800001, 0x7FFFFFFF], np.uint32)
+    x = bits.view(np.float32)
+    sign = bits >> 31
+    got = lowbit.encode(x, name).astype(np.int64)
+    assert np.isin(got, ref.nan_codes).all()
+    if lowbit.format(name).specials in ("ieee", "fn"):
+        np.testing.assert_array_equal(got >> (lowbit.format(name).bits - 1), sign)
+    pos = lowbit.encode(x, name, nan="positive_nan").astype(np.int64)
+    assert np.isin(pos, ref.nan_codes).all() and len(set(pos.tolist())) == 1
+    assert (lowbit.encode(x, name, nan="zero") == ref.zero_code).all()
