@@ -56,6 +56,22 @@ def _split(b, is64):
 
 
 @numba.njit(cache=True, inline="always")
+def _block_amax(bits, t, nblk, length, bs, magmask):
+    """(start, stop, largest magnitude bits) of block t (row t // nblk, block t % nblk).
+    Magnitude bits order finite values by size; Inf and NaN bits lie above every finite one."""
+    r = t // nblk
+    j = t - r * nblk
+    start = r * length + j * bs
+    stop = min(start + bs, r * length + length)
+    amax_b = np.int64(0)
+    for i in range(start, stop):
+        mag = np.int64(bits[i]) & magmask
+        if mag > amax_b:
+            amax_b = mag
+    return start, stop, amax_b
+
+
+@numba.njit(cache=True, inline="always")
 def _f32_bits_of(sig, exp, lead):
     """float32 bit pattern of the positive value sig * 2^exp (exactly representable, lead >= -149)."""
     if lead >= -126:
@@ -216,15 +232,7 @@ def mx_quantize(bits, nrows, length, q, pe, up, down, elem_out, scale_out, nan_r
         f_maxmag = (np.int64(1) << (f_ebits + mbits)) - 1 - reserved
     fast = (not is64) and (not isint) and prof != 1 and rounding <= 2
     for t in numba.prange(total):
-        r = t // nblk
-        j = t - r * nblk
-        start = r * length + j * bs
-        stop = min(start + bs, r * length + length)
-        amax_b = np.int64(0)
-        for i in range(start, stop):
-            mag = np.int64(bits[i]) & magmask
-            if mag > amax_b:
-                amax_b = mag
+        start, stop, amax_b = _block_amax(bits, t, nblk, length, bs, magmask)
         asg, asig, aexp, alead, akind = _split(amax_b, is64)
         if akind != 0:
             nan_rows[t] = 1
@@ -358,15 +366,7 @@ def nvfp4_quantize(bits, nrows, length, bs, v, ts, pe, ps, scale_values, elem_ou
     total = nrows * nblk
     ts32 = np.float32(ts)
     for t in numba.prange(total):
-        r = t // nblk
-        j = t - r * nblk
-        start = r * length + j * bs
-        stop = min(start + bs, r * length + length)
-        amax_b = np.int64(0)
-        for i in range(start, stop):
-            mag = np.int64(bits[i]) & magmask
-            if mag > amax_b:
-                amax_b = mag
+        start, stop, amax_b = _block_amax(bits, t, nblk, length, bs, magmask)
         asg, asig, aexp, alead, akind = _split(amax_b, is64)
         amax = np.float64(asig) * 2.0 ** aexp if akind == 0 else (np.inf if akind == 1 else np.nan)
         if akind == 2 or (akind == 1 and prof == 0):

@@ -183,6 +183,15 @@ def _to_bits(arr: np.ndarray) -> tuple[np.ndarray, bool]:
     return a32.view(np.uint32).reshape(-1), False
 
 
+def _layout(arr: np.ndarray, ax: int, bs: int):
+    """The blocked axis moved last: (moved, shape, length, rows, blocks per row, raw bits, is64)."""
+    moved = np.moveaxis(arr, ax, -1)
+    length = moved.shape[-1]
+    nrows = int(np.prod(moved.shape[:-1], dtype=np.int64))
+    bits, is64 = _to_bits(moved)
+    return moved, moved.shape, length, nrows, -(-length // bs), bits, is64
+
+
 def quantize(
     x,
     fmt,
@@ -248,12 +257,7 @@ def quantize(
             raise ValueError(f"torchao's to_mx rounds to nearest even only, not {rounding!r}")
 
     elem = _element_format(f, profile)
-    moved = np.moveaxis(arr, ax, -1)
-    shape = moved.shape
-    length = shape[-1]
-    nrows = int(np.prod(shape[:-1], dtype=np.int64))
-    bits, is64 = _to_bits(moved)
-    nblk = -(-length // bs)
+    moved, shape, length, nrows, nblk, bits, is64 = _layout(arr, ax, bs)
     q = np.zeros(MK.N_Q, dtype=np.int64)
     q[MK.Q_RULE] = MK.RULE_CODE[scale_rule]
     q[MK.Q_PROFILE] = MK.PROFILE_CODE[profile or "spec"]
@@ -301,12 +305,7 @@ def _quantize_nvfp4(arr, f, bs, ax, scale_rule, rnd, profile, tensor_scale) -> M
         if not np.isfinite(t32) or t32 <= 0:
             raise ValueError(f"tensor_scale must be a finite float32 > 0, got {float(t.reshape(-1)[0])!r}")
         ts = float(t32)
-    moved = np.moveaxis(arr, ax, -1)
-    shape = moved.shape
-    length = shape[-1]
-    nrows = int(np.prod(shape[:-1], dtype=np.int64))
-    bits, is64 = _to_bits(moved)
-    nblk = -(-length // bs)
+    moved, shape, length, nrows, nblk, bits, is64 = _layout(arr, ax, bs)
     v = np.zeros(MK.N_V, dtype=np.int64)
     v[MK.V_PROFILE] = 2 if profile == "torchao" else 0
     v[MK.V_HAS_TS] = int(tensor_scale is not None)
