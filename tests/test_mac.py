@@ -228,7 +228,7 @@ def ref_fused_slice(va, vb, fa, fb, p: FusedBlock) -> np.float32:
         for t, x, y in terms:
             if t != 0:
                 exps.append(_exp(t) if p.align == "product" else _align_exp(x, fa) + _align_exp(y, fb))
-        if acc != 0 and p.acc_in_max:
+        if acc != 0:
             exps.append(_exp(acc))
         if exps:
             E = max(exps)
@@ -270,7 +270,7 @@ def fused_params(draw):
     chunk = draw(st.sampled_from([None, 1, 3])) if promote else None
     return FusedBlock(
         block_size=n, frac_bits=draw(st.integers(0, 30)), align=draw(st.sampled_from(["operands", "product"])),
-        term_rounding=draw(ROUND), acc_rounding=draw(ROUND), acc_in_max=draw(st.booleans()),
+        term_rounding=draw(ROUND), acc_rounding=draw(ROUND),
         sum_frac_bits=draw(st.sampled_from([None, 0, 5, 12, 24])), sum_bits=draw(st.sampled_from([None, 1, 8, 14, 24])),
         sum_rounding=draw(ROUND), promote_every=None if promote is None else promote * n,
         promote_chunk=None if chunk is None else chunk * n, split_k=draw(st.integers(1, 3)),

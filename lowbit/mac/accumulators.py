@@ -97,7 +97,8 @@ class FusedBlock:
       term_rounding / acc_rounding: rounding of each product / of the incoming chain
         accumulator to the grid: one of :data:`ROUNDINGS` (``toward_zero`` truncates the
         magnitude; ``down`` truncates a two's-complement value).
-      acc_in_max: whether the incoming accumulator's exponent takes part in E.
+      acc_in_max: the incoming accumulator's exponent takes part in E (the only setting
+        the int64 datapath supports: it bounds every aligned term below 2^(F+2)).
       sum_frac_bits: the exact block sum is rounded (``sum_rounding``) to a multiple of
         2^(E − sum_frac_bits), E the block's alignment exponent (None: no such step).
       sum_bits: significant bits the block sum keeps (None: all).
@@ -138,10 +139,10 @@ class FusedBlock:
         fmax = 60 - max(1, (self.block_size + 1).bit_length())
         _check_int(k, "frac_bits", self.frac_bits, 0, fmax)
         _check_choice(k, "align", self.align, ALIGN)
+        if self.acc_in_max is not True:
+            raise ValueError(f"{k}: acc_in_max={self.acc_in_max!r} is not supported; allowed: True")
         for name in ("term_rounding", "acc_rounding", "sum_rounding"):
             _check_choice(k, name, getattr(self, name), ROUNDINGS)
-        if not isinstance(self.acc_in_max, bool):
-            raise TypeError(f"{k}: acc_in_max must be True or False, got {self.acc_in_max!r}")
         _check_int(k, "sum_frac_bits", self.sum_frac_bits, 0, 62, none_ok=True)
         _check_int(k, "sum_bits", self.sum_bits, 1, 62, none_ok=True)
         _check_int(k, "promote_every", self.promote_every, 1, none_ok=True)

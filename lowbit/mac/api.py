@@ -15,7 +15,7 @@ import numpy as np
 from ..formats import format as lookup
 from . import kernels as K
 from .accumulators import IEEE_FORMATS, Exact, FusedBlock, IEEE, ROUNDINGS, accumulator as build
-from .operands import operand, tables
+from .operands import codes_for_kernel, has_special, tables, values32
 
 OUT_DTYPES = ("float32", "bfloat16")
 
@@ -73,12 +73,12 @@ def matmul(a_codes, b_codes, a_format, b_format, *, accumulator, scale_a=1.0, sc
         )
     sa, sb = _scale(scale_a, "scale_a"), _scale(scale_b, "scale_b")
     odt = _out_dtype(out_dtype)
-    a_sig, a_q, a_e, a_x = operand(a, fa, "a_codes")
-    b_sig, b_q, b_e, b_x = (np.ascontiguousarray(t.T) for t in operand(b, fb, "b_codes"))
+    ca = codes_for_kernel(a, fa, "a_codes")
+    cb = np.ascontiguousarray(codes_for_kernel(b, fb, "b_codes").T)  # N×K: both walk K
     M, N = a.shape[0], b.shape[1]
     out = np.zeros((M, N), np.float32)
     if M and N:
-        _run(acc, fa, fb, a_sig, a_q, a_e, a_x, b_sig, b_q, b_e, b_x, out)
+        _run(acc, fa, fb, ca, cb, out)
     with np.errstate(over="ignore", invalid="ignore"):
         out = out * np.float32(sa * sb)
     nan = np.isnan(out)
@@ -104,43 +104,42 @@ def dot(a_codes, b_codes, a_format, b_format, *, accumulator, scale_a=1.0, scale
                   scale_a=scale_a, scale_b=scale_b, out_dtype=out_dtype)[0, 0]
 
 
-def _run(acc, fa, fb, a_sig, a_q, a_e, a_x, b_sig, b_q, b_e, b_x, out):
-    if isinstance(acc, FusedBlock):
-        r = ROUNDINGS.index
-        Kdim = a_sig.shape[1]
-        granules = -(-Kdim // acc.split_granule)
-        per = max(1, -(-granules // acc.split_k)) * acc.split_granule
-        total = None
-        for lo in range(0, max(Kdim, 1), per):
-            hi = min(Kdim, lo + per)
-            part = np.zeros_like(out)
-            args = [np.ascontiguousarray(t[:, lo:hi]) for t in (a_sig, a_q, a_e, a_x, b_sig, b_q, b_e, b_x)]
-            K.fused_block_matmul(
-                *args, acc.block_size, acc.frac_bits, acc.align == "product", r(acc.term_rounding),
-                r(acc.acc_rounding), acc.acc_in_max, -1 if acc.sum_frac_bits is None else acc.sum_frac_bits,
-                acc.sum_bits or 0, r(acc.sum_rounding), acc.promote_every or 0, acc.promote_chunk or 0, part,
-            )
-            total = part if total is None else (total + part).astype(np.float32)
-        out[...] = total
-    elif isinstance(acc, Exact):
-        ta, tb = tables(fa), tables(fb)
-        finite_a, finite_b = ta.special == 0, tb.special == 0
-        qmin = int(ta.q[finite_a].min() + tb.q[finite_b].min())
-        qmax = int(ta.q[finite_a].max() + tb.q[finite_b].max())
-        nlimbs = (qmax - qmin + 64) // 32 + 3
-        K.exact_matmul(a_sig, a_q, b_sig, b_q, a_x, b_x, qmin, nlimbs, out)
-    elif isinstance(acc, IEEE):
-        p, emin, emax = IEEE_FORMATS[acc.format]
+def _run(acc, fa, fb, ca, cb, out):
+    ta, tb = tables(fa), tables(fb)
+    if isinstance(acc, IEEE):
         order = ("sequential", "pairwise", "chunked").index(acc.order)
-        a_val = _values(a_sig, a_q, a_x)
-        b_val = _values(b_sig, b_q, b_x)
-        K.ieee_matmul(a_val, b_val, order, acc.chunk or 1, p, emin, emax, out)
-    else:  # pragma: no cover - accumulator() only builds the three kinds
+        va, vb = values32(fa), values32(fb)
+        if acc.format == "float32":
+            K.ieee32_matmul(ca, cb, va, vb, order, acc.chunk or 1, out)
+        else:
+            p, emin, emax = IEEE_FORMATS[acc.format]
+            K.ieee_matmul(ca, cb, va.astype(np.float64), vb.astype(np.float64), order, acc.chunk or 1,
+                          p, emin, emax, out)
+        return
+    rows, cols = has_special(ca, ta, 1), has_special(cb, tb, 1)
+    if isinstance(acc, Exact):
+        fin_a, fin_b = ta.special == 0, tb.special == 0
+        qmin = int(ta.q[fin_a].min() + tb.q[fin_b].min())
+        qmax = int(ta.q[fin_a].max() + tb.q[fin_b].max())
+        nlimbs = (qmax - qmin + 64) // 32 + 3
+        K.exact_matmul(ca, cb, ta.sig, ta.q, ta.special, tb.sig, tb.q, tb.special, rows, cols, qmin, nlimbs, out)
+        return
+    if not isinstance(acc, FusedBlock):  # pragma: no cover - accumulator() only builds the three kinds
         raise TypeError(f"unsupported accumulator {acc!r}")
-
-
-def _values(sig, q, x):
-    """Exact float64 values of decoded operands (NaN, ±Inf restored)."""
-    v = np.ldexp(sig.astype(np.float64), q.astype(np.int32))
-    v = np.where(x == 1, np.where(sig < 0, -np.inf, np.inf), v)
-    return np.where(x == 2, np.nan, v)
+    r = ROUNDINGS.index
+    Kdim = ca.shape[1]
+    granules = -(-Kdim // acc.split_granule)
+    per = max(1, -(-granules // acc.split_k)) * acc.split_granule
+    total = None
+    for lo in range(0, max(Kdim, 1), per):
+        part = np.zeros_like(out)
+        sa_, sb_ = np.ascontiguousarray(ca[:, lo:lo + per]), np.ascontiguousarray(cb[:, lo:lo + per])
+        K.fused_block_matmul(
+            sa_, sb_, ta.sig, ta.q, ta.e, ta.special, tb.sig, tb.q, tb.e, tb.special,
+            has_special(sa_, ta, 1), has_special(sb_, tb, 1), acc.block_size, acc.frac_bits,
+            acc.align == "product", r(acc.term_rounding), r(acc.acc_rounding), acc.acc_in_max,
+            -1 if acc.sum_frac_bits is None else acc.sum_frac_bits, acc.sum_bits or 0, r(acc.sum_rounding),
+            acc.promote_every or 0, acc.promote_chunk or 0, part,
+        )
+        total = part if total is None else (total + part).astype(np.float32)
+    out[...] = total

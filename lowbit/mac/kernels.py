@@ -23,6 +23,8 @@ TOWARD_ZERO, NEAREST_EVEN, DOWN, UP, NEAREST_AWAY = 0, 1, 2, 3, 4
 @njit(cache=True, inline="always")
 def bitlen(x):
     """Number of bits of the non-negative int64 ``x`` (0 for 0)."""
+    if x < 4503599627370496:  # 2^52: float64 holds x exactly, frexp gives its bit length
+        return math.frexp(float(x))[1]
     n = 0
     while x >= 65536:
         x >>= 16
@@ -112,40 +114,57 @@ def product_special(sa, sb, xa, xb):
 # fused-block: the tensor-core adder (blocks of n exact products, aligned, truncated)
 # ---------------------------------------------------------------------------------
 @njit(cache=True, parallel=True)
-def fused_block_matmul(a_sig, a_q, a_e, a_x, b_sig, b_q, b_e, b_x, n, frac_bits,
-                       align_product, term_mode, acc_mode, acc_in_max, sum_frac_bits, sum_bits, sum_mode,
-                       promote_every, promote_chunk, out):
-    M, K = a_sig.shape
-    N = b_sig.shape[0]
+def fused_block_matmul(a_codes, b_codes, ta_sig, ta_q, ta_e, ta_x, tb_sig, tb_q, tb_e, tb_x,
+                       row_special, col_special, n, frac_bits, align_product, term_mode, acc_mode,
+                       acc_in_max, sum_frac_bits, sum_bits, sum_mode, promote_every, promote_chunk, out):
+    """One fused-block accumulation per output element (see lowbit.mac.accumulators.FusedBlock).
+
+    ``a_codes`` is M×K, ``b_codes`` N×K (B transposed); ``t*_sig/q/e/x`` are the per-code
+    tables of lowbit.mac.operands; ``row_special``/``col_special`` flag rows/columns holding
+    a NaN or Inf code (the others skip the special-value test).
+    """
+    M, K = a_codes.shape
+    N = b_codes.shape[0]
+    big = np.int64(-(1 << 40))
     for idx in prange(M * N):
         i = idx // N
         j = idx - i * N
+        special = row_special[i] or col_special[j]
+        buf_p = np.empty(n, np.int64)
+        buf_q = np.empty(n, np.int64)
         nan = 0
         pinf = 0
         ninf = 0
         outer = np.float32(0.0)
-        acc = np.int64(0)   # chain accumulator: acc · 2^s
+        acc = np.int64(0)  # chain accumulator: acc · 2^s
         s = np.int64(0)
         count = 0
         for k0 in range(0, K, n):
             k1 = min(k0 + n, K)
-            big = np.int64(-(1 << 40))
             emax = big
+            cnt = 0
             for k in range(k0, k1):
-                if a_x[i, k] != 0 or b_x[j, k] != 0:
-                    fn, fp, fm = product_special(a_sig[i, k], b_sig[j, k], a_x[i, k], b_x[j, k])
-                    nan |= fn
-                    pinf |= fp
-                    ninf |= fm
-                    continue
-                p = a_sig[i, k] * b_sig[j, k]
+                ca = a_codes[i, k]
+                cb = b_codes[j, k]
+                if special:
+                    if ta_x[ca] != 0 or tb_x[cb] != 0:
+                        fn, fp, fm = product_special(ta_sig[ca], tb_sig[cb], ta_x[ca], tb_x[cb])
+                        nan |= fn
+                        pinf |= fp
+                        ninf |= fm
+                        continue
+                p = ta_sig[ca] * tb_sig[cb]
                 if p != 0:
+                    q = ta_q[ca] + tb_q[cb]
                     if align_product:
-                        e = a_q[i, k] + b_q[j, k] + bitlen(p if p > 0 else -p) - 1
+                        e = q + bitlen(p if p > 0 else -p) - 1
                     else:
-                        e = a_e[i, k] + b_e[j, k]
+                        e = ta_e[ca] + tb_e[cb]
                     if e > emax:
                         emax = e
+                    buf_p[cnt] = p
+                    buf_q[cnt] = q
+                    cnt += 1
             if acc != 0 and acc_in_max:
                 eacc = s + bitlen(acc if acc > 0 else -acc) - 1
                 if eacc > emax:
@@ -153,12 +172,8 @@ def fused_block_matmul(a_sig, a_q, a_e, a_x, b_sig, b_q, b_e, b_x, n, frac_bits,
             if emax != big:
                 g = emax - frac_bits
                 total = to_grid(acc, s, g, acc_mode) if acc != 0 else np.int64(0)
-                for k in range(k0, k1):
-                    if a_x[i, k] != 0 or b_x[j, k] != 0:
-                        continue
-                    p = a_sig[i, k] * b_sig[j, k]
-                    if p != 0:
-                        total += to_grid(p, a_q[i, k] + b_q[j, k], g, term_mode)
+                for t in range(cnt):
+                    total += to_grid(buf_p[t], buf_q[t], g, term_mode)
                 if sum_frac_bits >= 0 and emax - sum_frac_bits > g:
                     total = to_grid(total, g, emax - sum_frac_bits, sum_mode)
                     g = emax - sum_frac_bits
@@ -189,28 +204,34 @@ def fused_block_matmul(a_sig, a_q, a_e, a_x, b_sig, b_q, b_e, b_x, n, frac_bits,
 # exact: the infinitely precise sum in 32-bit limbs, rounded once to float32
 # ---------------------------------------------------------------------------------
 @njit(cache=True, parallel=True)
-def exact_matmul(a_sig, a_q, b_sig, b_q, a_x, b_x, qmin, nlimbs, out):
-    M, K = a_sig.shape
-    N = b_sig.shape[0]
+def exact_matmul(a_codes, b_codes, ta_sig, ta_q, ta_x, tb_sig, tb_q, tb_x, row_special, col_special,
+                 qmin, nlimbs, out):
+    """Exact sums in 32-bit limbs (limb t holds bits 32t.. of Σ p·2^(q−qmin)), rounded once."""
+    M, K = a_codes.shape
+    N = b_codes.shape[0]
     mask = np.int64(0xFFFFFFFF)
     for idx in prange(M * N):
         i = idx // N
         j = idx - i * N
+        special = row_special[i] or col_special[j]
         limbs = np.zeros(nlimbs, np.int64)
         nan = 0
         pinf = 0
         ninf = 0
         for k in range(K):
-            if a_x[i, k] != 0 or b_x[j, k] != 0:
-                fn, fp, fm = product_special(a_sig[i, k], b_sig[j, k], a_x[i, k], b_x[j, k])
-                nan |= fn
-                pinf |= fp
-                ninf |= fm
-                continue
-            p = a_sig[i, k] * b_sig[j, k]
+            ca = a_codes[i, k]
+            cb = b_codes[j, k]
+            if special:
+                if ta_x[ca] != 0 or tb_x[cb] != 0:
+                    fn, fp, fm = product_special(ta_sig[ca], tb_sig[cb], ta_x[ca], tb_x[cb])
+                    nan |= fn
+                    pinf |= fp
+                    ninf |= fm
+                    continue
+            p = ta_sig[ca] * tb_sig[cb]
             if p == 0:
                 continue
-            off = a_q[i, k] + b_q[j, k] - qmin
+            off = ta_q[ca] + tb_q[cb] - qmin
             neg = p < 0
             mag = -p if neg else p
             v = mag << (off & 31)
@@ -311,10 +332,14 @@ def pair_sum(vals, p, emin, emax):
 
 
 @njit(cache=True, parallel=True)
-def ieee_matmul(a_val, b_val, order, chunk, p, emin, emax, out):
-    """order: 0 sequential, 1 pairwise, 2 chunked (sequential within chunks of ``chunk``)."""
-    M, K = a_val.shape
-    N = b_val.shape[0]
+def ieee_matmul(a_codes, b_codes, ta_val, tb_val, order, chunk, p, emin, emax, out):
+    """order: 0 sequential, 1 pairwise, 2 chunked (sequential within chunks of ``chunk``).
+
+    Values are float64 (exact); each product and each sum is rounded to the binary format
+    of precision p and exponent range [emin, emax] by round_format.
+    """
+    M, K = a_codes.shape
+    N = b_codes.shape[0]
     for idx in prange(M * N):
         i = idx // N
         j = idx - i * N
@@ -324,13 +349,13 @@ def ieee_matmul(a_val, b_val, order, chunk, p, emin, emax, out):
                 continue
             prods = np.empty(K, np.float64)
             for k in range(K):
-                prods[k] = round_format(a_val[i, k] * b_val[j, k], p, emin, emax)
+                prods[k] = round_format(ta_val[a_codes[i, k]] * tb_val[b_codes[j, k]], p, emin, emax)
             out[i, j] = pair_sum(prods, p, emin, emax)
             continue
         total = 0.0
         part = 0.0
         for k in range(K):
-            prod = round_format(a_val[i, k] * b_val[j, k], p, emin, emax)
+            prod = round_format(ta_val[a_codes[i, k]] * tb_val[b_codes[j, k]], p, emin, emax)
             if order == 0:
                 total = round_format(total + prod, p, emin, emax)
             else:
@@ -338,4 +363,45 @@ def ieee_matmul(a_val, b_val, order, chunk, p, emin, emax, out):
                 if (k + 1) % chunk == 0 or k == K - 1:
                     total = round_format(total + part, p, emin, emax)
                     part = 0.0
+        out[i, j] = total
+
+
+@njit(cache=True, parallel=True)
+def ieee32_matmul(a_codes, b_codes, ta_val, tb_val, order, chunk, out):
+    """float32 fast path of ieee_matmul: float32 products and sums (each IEEE-rounded once)."""
+    M, K = a_codes.shape
+    N = b_codes.shape[0]
+    for idx in prange(M * N):
+        i = idx // N
+        j = idx - i * N
+        if order == 1:
+            if K == 0:
+                out[i, j] = 0.0
+                continue
+            prods = np.empty(K, np.float32)
+            for k in range(K):
+                prods[k] = ta_val[a_codes[i, k]] * tb_val[b_codes[j, k]]
+            n = K
+            while n > 1:
+                half = n // 2
+                for t in range(half):
+                    prods[t] = prods[2 * t] + prods[2 * t + 1]
+                if n % 2 == 1:
+                    prods[half] = prods[n - 1]
+                    n = half + 1
+                else:
+                    n = half
+            out[i, j] = prods[0]
+            continue
+        total = np.float32(0.0)
+        part = np.float32(0.0)
+        for k in range(K):
+            prod = ta_val[a_codes[i, k]] * tb_val[b_codes[j, k]]
+            if order == 0:
+                total = total + prod
+            else:
+                part = part + prod
+                if (k + 1) % chunk == 0 or k == K - 1:
+                    total = total + part
+                    part = np.float32(0.0)
         out[i, j] = total

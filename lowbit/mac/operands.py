@@ -90,12 +90,38 @@ def tables(fmt) -> OperandTables:
     return OperandTables(fmt, sig, q, e, special)
 
 
-def operand(codes, fmt, name: str):
-    """Validate ``codes`` for ``fmt`` and return (sig, q, e, special) arrays of the same shape."""
+def codes_for_kernel(codes, fmt, name: str) -> np.ndarray:
+    """Validate ``codes`` for ``fmt`` and return them as table indices (uint8 / uint16).
+
+    Integer formats accept two's-complement negatives (int8 −1 is code 0xFF).
+
+    Raises:
+      ValueError: a code out of range for the format (the message names the operand).
+      TypeError: non-integer codes.
+    """
     fmt = lookup(fmt)
     try:
         c = check_codes(codes, fmt)
     except (ValueError, TypeError) as err:
         raise type(err)(f"{name}: {err}") from None
+    return c.astype(np.uint8 if fmt.bits <= 8 else np.uint16)
+
+
+def has_special(codes: np.ndarray, t: OperandTables, axis: int) -> np.ndarray:
+    """Per row (axis=1) or column (axis=0): does it hold a NaN or Inf code?"""
+    if codes.size == 0:
+        return np.zeros(codes.shape[1 - axis], np.bool_)
+    return (t.special[codes] != FINITE).any(axis=axis)
+
+
+@lru_cache(maxsize=None)
+def values32(fmt) -> np.ndarray:
+    """float32 value of every code (exact: every format here fits float32)."""
     t = tables(fmt)
-    return t.sig[c], t.q[c], t.e[c], t.special[c]
+    v = np.ldexp(t.sig.astype(np.float64), t.q.astype(np.int32))
+    v = np.where(t.special == INFINITE, np.where(t.sig < 0, -np.inf, np.inf), v)
+    v = np.where(t.special == NOT_A_NUMBER, np.nan, v)
+    out = v.astype(np.float32)
+    assert np.array_equal(out.astype(np.float64), v, equal_nan=True)
+    out.setflags(write=False)
+    return out

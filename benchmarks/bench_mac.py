@@ -1,0 +1,71 @@
+"""MAC emulation rate of lowbit.matmul (multiply-accumulates per second), in one run.
+
+Run:  python benchmarks/bench_mac.py [--m 256 --k 4096 --n 256] [--repeat 3]
+
+Reports, on an M×K×N product of FP8 E4M3 codes drawn from N(0, 1):
+- ``h100-fp8`` (fast_accum False and True) and ``exact``: MAC/s (goal for h100-fp8 on the
+  2-core machine: >= 50 M MAC/s);
+- ``ieee`` float32 sequential: MAC/s, and its ratio to numpy.matmul (float32, BLAS) on the
+  same decoded operands (numpy.matmul does not round like any named order: it is the
+  speed anchor, not a reference).
+Each number is the best of ``--repeat`` runs after one warm-up (compilation or cache load).
+Timings on a shared machine are noisy: compare ratios from one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+import lowbit
+
+
+def best_of(fn, repeat: int) -> float:
+    fn()  # warm-up: Numba compile / cache load
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--m", type=int, default=256)
+    ap.add_argument("--k", type=int, default=4096)
+    ap.add_argument("--n", type=int, default=256)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+    rng = np.random.default_rng(0)
+    a = lowbit.encode(rng.normal(size=(args.m, args.k)), "float8_e4m3fn")
+    b = lowbit.encode(rng.normal(size=(args.k, args.n)), "float8_e4m3fn")
+    macs = args.m * args.k * args.n
+    import numba
+
+    print(f"lowbit.matmul on {args.m}x{args.k}x{args.n} e4m3 (N(0,1)), {macs / 1e6:.0f} M MAC, "
+          f"{numba.get_num_threads()} Numba threads, {os.cpu_count()} CPUs")
+    rows = []
+    for label, acc in [("h100-fp8 fast_accum=False", lowbit.mac.accumulator("h100-fp8", fast_accum=False)),
+                       ("h100-fp8 fast_accum=True", lowbit.mac.accumulator("h100-fp8", fast_accum=True)),
+                       ("exact", "exact"),
+                       ("ieee float32 sequential", "ieee")]:
+        t = best_of(lambda acc=acc: lowbit.matmul(a, b, "e4m3", "e4m3", accumulator=acc), args.repeat)
+        rows.append((label, t))
+        print(f"  {label:28s} {t:8.3f} s  {macs / t / 1e6:9.1f} M MAC/s")
+    va = lowbit.decode(a, "e4m3", dtype=np.float32)
+    vb = lowbit.decode(b, "e4m3", dtype=np.float32)
+    t_np = best_of(lambda: np.matmul(va, vb), args.repeat)
+    print(f"  {'numpy.matmul float32 (BLAS)':28s} {t_np:8.3f} s  {macs / t_np / 1e6:9.1f} M MAC/s")
+    t_ieee = rows[-1][1]
+    print(f"ratio ieee / numpy.matmul (rate): {t_np / t_ieee:.4f}")
+    h = rows[0][1]
+    print(f"h100-fp8 goal 50 M MAC/s: {'met' if macs / h >= 50e6 else 'NOT met'} ({macs / h / 1e6:.1f})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
