@@ -425,6 +425,7 @@ EXAMPLE = """examples:
   lowbit explain float8_e5m2 nan 0x7f
   lowbit explain float8_e8m0fnu -3 0x80
   lowbit explain float8_e4m3fn bits:0xffc00000 0xff     (a float32 given by its bit pattern)
+  lowbit explain float8_e4m3fn inputs.npy codes.npy      (arrays: how many each profile explains)
 
 VALUE is a decimal or hex float (464, 1e6, 0x1.dp+8, inf, -inf, nan, -nan) or bits:0x... (the
 raw bit pattern of the source dtype, for a NaN's sign and payload). CODE is the code the system
@@ -465,9 +466,15 @@ def parse_code(text: str) -> int:
 
 
 def _cmd_explain(args) -> int:
-    import argparse  # noqa: F401  (kept local: the CLI imports this module at start)
-
-    dt = _source_dtype(None, args.source_dtype)
+    profiles = args.profiles.split(",") if args.profiles else None
+    if args.value.endswith(".npy") or args.code.endswith(".npy"):
+        if not (args.value.endswith(".npy") and args.code.endswith(".npy")):
+            raise ValueError("give both VALUE and CODE as .npy files (inputs and codes), or neither")
+        x = np.load(args.value)
+        dt = _source_dtype(x, args.source_dtype)
+        print(explain(_as_source(x, dt), np.load(args.code), args.fmt, source_dtype=dt, profiles=profiles))
+        return 0
+    dt = _source_dtype(None, args.source_dtype or "float32")
     x = parse_value(args.value, dt)
     note = ""
     if not args.value.strip().lower().startswith("bits:"):
@@ -477,7 +484,6 @@ def _cmd_explain(args) -> int:
             given = None
         if given is not None and not math.isnan(given) and float(x.astype(np.float64)) != given:
             note = f"note: {args.value} is not a {dt.name} value; it was rounded to the nearest {dt.name}\n"
-    profiles = args.profiles.split(",") if args.profiles else None
     print(note + str(explain(x, parse_code(args.code), args.fmt, source_dtype=dt, profiles=profiles)))
     return 0
 
@@ -495,10 +501,10 @@ def add_cli(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("fmt", metavar="FMT", help="target format, e.g. float8_e4m3fn (see `lowbit formats`)")
-    p.add_argument("value", metavar="VALUE", help="the input (number, inf, nan, or bits:0x...)")
-    p.add_argument("code", metavar="CODE", help="the code the system produced (0x7e or 126)")
-    p.add_argument("--source-dtype", default="float32", choices=["float32", "float16", "bfloat16", "float64"],
-                   help="dtype the system converted from (default float32)")
+    p.add_argument("value", metavar="VALUE", help="the input (number, inf, nan, bits:0x...), or a .npy of inputs")
+    p.add_argument("code", metavar="CODE", help="the code the system produced (0x7e or 126), or a .npy of codes")
+    p.add_argument("--source-dtype", default=None, choices=["float32", "float16", "bfloat16", "float64"],
+                   help="dtype the system converted from (default: float32; for .npy inputs, their dtype)")
     p.add_argument("--profiles", help="comma-separated profiles to compare (default: all)")
     p.set_defaults(func=_cmd_explain)
 

@@ -170,6 +170,20 @@ def test_cli_explain_and_help():
     assert "lowbit explain float8_e4m3fn 464 0x7e" in buf.getvalue()
 
 
+def test_cli_explain_arrays_from_npy(tmp_path):
+    x = np.array([1.0, 500.0, -1e6, 0.3], np.float32)
+    code = np.array([0x38, 0x7E, 0xFE, 0x2A], np.uint8)  # the cvt instruction's answers
+    want = [0x38, 0x7E, 0xFE]
+    assert x[:3].astype(ml_dtypes.float8_e4m3fn).view(np.uint8).tolist()[0] == want[0]
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "c.npy", code)
+    rc, out = _run(_parser(), ["explain", "float8_e4m3fn", str(tmp_path / "x.npy"), str(tmp_path / "c.npy")])
+    assert rc == 0 and out.startswith("4 results in float8_e4m3fn from float32:")
+    assert "ptx                   4 / 4  all" in out and "best: `ocp_sat`" in out
+    with pytest.raises(ValueError, match="both VALUE and CODE"):
+        _run(_parser(), ["explain", "float8_e4m3fn", str(tmp_path / "x.npy"), "0x38"])
+
+
 def _main_cli_has_explain() -> bool:
     from lowbit import cli
 
