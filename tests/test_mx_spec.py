@@ -48,6 +48,10 @@ def ref_round(x: Fraction, mags, negmax, mode) -> Fraction:
             r = lo
         elif mode == "toward_zero":
             r = lo
+        elif mode in ("up", "down"):
+            r = hi if (mode == "up") != neg else lo
+        elif mode == "odd":
+            r = lo if i % 2 == 1 else hi
         elif a - lo < hi - a:
             r = lo
         elif a - lo > hi - a:
@@ -134,6 +138,46 @@ def test_every_rounding_tie(name, mode):
         x = blocks.astype(np.float32)
         assert (x.astype(np.float64) == blocks).all() or k == -135  # -135: some values are float32 subnormals
         check_blocks(x, name, mode, 32)
+
+
+@pytest.mark.parametrize("mode", ["up", "down", "odd"])
+@pytest.mark.parametrize("name", ["mxfp8_e4m3", "mxfp6_e3m2", "mxfp4", "mxint8"])
+def test_directed_roundings(name, mode):
+    """The other roundings lowbit offers (round_pack's), on float32 neighbours of every value."""
+    mags, negmax = magnitudes(name)
+    pts = []
+    for m in mags[1:]:
+        f = np.float32(float(m))
+        pts += [np.nextafter(f, np.float32(0)), np.nextafter(f, np.float32(np.inf)), np.float32(float(m) * 0.75)]
+    pts = np.array(pts + [-p for p in pts], np.float32)
+    n = -(-pts.size // 31)
+    body = np.zeros(n * 31, np.float32)
+    body[: pts.size] = pts
+    x = np.concatenate([np.full((n, 1), np.float32(2.0 ** EMAX[name])), body.reshape(n, 31)], axis=1)
+    check_blocks(x, name, mode, 32)
+
+
+@pytest.mark.parametrize("name", ["mxfp8_e5m2", "mxfp4", "mxint8"])
+def test_float64_input_and_odd_block_size(name):
+    """53-bit inputs (rounded once from the exact quotient) in blocks of 7."""
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((40, 7)) * np.exp2(rng.integers(-60, 60, (40, 1)))
+    x[5, 3] = 0.0
+    r = mx.quantize(x, name, block_size=7)
+    el = lowbit.decode(r.elements, r.format.element)
+    for i in range(x.shape[0]):
+        s, vals = ref_block(x[i], name, "nearest_even")
+        assert int(r.scales[i, 0]) == s + 127
+        assert [Fraction(float(v)) for v in el[i]] == vals
+
+
+def test_nvfp4_nonfinite_block():
+    x = np.ones((2, 16), np.float32)
+    x[0, 3] = np.nan
+    x[1, 0] = np.inf
+    r = mx.quantize(x, "nvfp4")
+    assert list(r.scales[:, 0]) == [0x7F, 0x7F]  # E4M3's NaN
+    assert (r.elements == 0).all() and np.isnan(r.dequantize()).all()
 
 
 @pytest.mark.parametrize("name", ["mxfp8_e4m3", "mxfp8_e5m2", "mxfp6_e3m2", "mxfp6_e2m3", "mxfp4", "mxint8"])
