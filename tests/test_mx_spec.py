@@ -426,6 +426,9 @@ def test_bad_format_and_input():
         mx.quantize(np.ones(32, np.int64), "mxfp4")
     with pytest.raises(TypeError, match="float32"):
         mx.quantize(np.ones(32, np.float32) > 0, "mxfp4")
+    with pytest.raises(ValueError, match="0-d"):
+        mx.quantize(np.float32(1.0), "mxfp4")
+    assert mx.quantize(np.zeros((0, 32), np.float32), "mxfp4").scales.shape == (0, 1)
 
 
 @pytest.mark.parametrize("ts", [np.nan, np.inf, 0.0, -1.0])

@@ -126,7 +126,7 @@ def _check_input(x) -> np.ndarray:
             "(cast integers to a float type first)"
         )
     if arr.ndim == 0:
-        arr = arr.reshape(1)
+        raise ValueError("block quantization needs an array with at least one axis; got a 0-d value")
     return arr
 
 
