@@ -191,9 +191,12 @@ def ocp_sat_profile(fmt: Format, src: np.dtype) -> Rules:
 
 
 TORCH_FORMATS = ("float8_e4m3fn", "float8_e5m2", "float8_e8m0fnu")
+TORCH_FNUZ = ("float8_e4m3fnuz", "float8_e5m2fnuz")
 
 
 def _torch_rules(fmt: Format, e4m3_saturates: bool) -> Rules:
+    if fmt.specials == "fnuz":
+        return Rules()
     if fmt.specials == "exponent_only":
         return Rules(zero="min", negative="abs", code0="as_zero")
     if fmt.specials == "fn" and e4m3_saturates:
@@ -204,6 +207,8 @@ def _torch_rules(fmt: Format, e4m3_saturates: bool) -> Rules:
 @profile("torch")
 def torch_profile(fmt: Format, src: np.dtype) -> Rules:
     """Exactly PyTorch's ``x.to(torch.float8_e4m3fn / float8_e5m2 / float8_e8m0fnu)``, torch ≥ 2.13.
+
+    Also ``float8_e4m3fnuz`` / ``float8_e5m2fnuz`` (checked against torch 2.13 only).
 
     Sources float32, float16, bfloat16 (torch converts float16/bfloat16 exactly to float32,
     then applies c10's ``fp8*_from_fp32_value``; CPU and CUDA share that code).  float64 is
@@ -220,6 +225,8 @@ def torch_profile(fmt: Format, src: np.dtype) -> Rules:
       - NaN: every exponent and significand bit set, input sign kept: 0x7F/0xFF in both
         E4M3 and E5M2 (not E5M2's quiet 0x7E); payload ignored.
       - −0 → −0 (0x80); subnormals kept.
+      - float8_e4m3fnuz / float8_e5m2fnuz (torch's AMD formats): nearest-even, non-saturating:
+        overflow, ±Inf and NaN all give 0x80 (their only NaN); −0 → +0 (no −0); as ml_dtypes.
       - E8M0: the sign is ignored (−x converts like x, −0 like 0); 0 → 0x00 (2^-127, where
         ml_dtypes gives NaN); NaN and ±Inf → 0xFF; rounding is on the float32 exponent with
         guard/round/sticky bits: 2^e·(1+f) goes up to 2^(e+1) iff f ≥ 1/2 (ties up), and for
@@ -227,7 +234,7 @@ def torch_profile(fmt: Format, src: np.dtype) -> Rules:
         0x01, 2^-127 itself and below to 0x00) — lowbit's ``code0="as_zero"``; from 1.5·2^127
         up: NaN 0xFF (no saturation).
     """
-    _require("torch", fmt, src, TORCH_FORMATS, NARROW_SOURCES)
+    _require("torch", fmt, src, TORCH_FORMATS + TORCH_FNUZ, NARROW_SOURCES)
     return _torch_rules(fmt, e4m3_saturates=True)
 
 

@@ -142,7 +142,8 @@ def test_ocp_e8m0_bfloat16_exhaustive():
 # ---------------------------------------------------------------------------------------
 COVERAGE = {
     "ptx": ({"float8_e4m3fn", "float8_e5m2"}, {"float32", "float16", "bfloat16"}),
-    "torch": ({"float8_e4m3fn", "float8_e5m2", "float8_e8m0fnu"}, {"float32", "float16", "bfloat16"}),
+    "torch": ({"float8_e4m3fn", "float8_e5m2", "float8_e8m0fnu", "float8_e4m3fnuz", "float8_e5m2fnuz"},
+              {"float32", "float16", "bfloat16"}),
     "torch_2.11": ({"float8_e4m3fn", "float8_e5m2", "float8_e8m0fnu"}, {"float32", "float16", "bfloat16"}),
     "microxcaling": ({"float8_e4m3fn", "float8_e5m2", "float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn", "mxint8"},
                      {"float32"}),

@@ -26,6 +26,8 @@ TORCH_VERSION = tuple(int(p) for p in torch.__version__.split("+")[0].split(".")
 TORCH_PROFILE = "torch" if TORCH_VERSION >= (2, 13) else "torch_2.11"
 TORCH_DTYPES = {"float8_e4m3fn": torch.float8_e4m3fn, "float8_e5m2": torch.float8_e5m2,
                 "float8_e8m0fnu": torch.float8_e8m0fnu}
+if TORCH_PROFILE == "torch":  # the fnuz formats are in profile `torch` only (checked on torch 2.13)
+    TORCH_DTYPES.update({"float8_e4m3fnuz": torch.float8_e4m3fnuz, "float8_e5m2fnuz": torch.float8_e5m2fnuz})
 NP_TO_TORCH = {np.dtype(np.float32): torch.float32, np.dtype(np.float16): torch.float16,
                np.dtype(ml_dtypes.bfloat16): torch.bfloat16}
 
