@@ -28,14 +28,6 @@ SOURCES = {
 }
 WIDEN = {"self": None, "float32": np.float32, "float64": np.float64}
 
-# Where lowbit's ml_dtypes profile does not (yet) reproduce numpy: the NaN payload rules of
-# numpy's casts *into float32* (float16 -> float32 keeps the signalling payload bits, bfloat16 ->
-# float32 keeps all bits, float64 -> float32 quiets and keeps the top payload bits; a float16 NaN
-# widened to float64 keeps its payload, a bfloat16 NaN does not, so only the float16 one shows).
-# Reported to the profiles owner; every non-NaN input is checked exactly in the main test, and
-# the NaN inputs here are an explicit strict xfail, so the fix is noticed the day it lands.
-FLOAT32_NAN_GAP = {("float16", "self"), ("bfloat16", "self"), ("float16", "float64")}
-
 
 def _inputs(src, widen):
     x = SOURCES[src]
@@ -64,20 +56,8 @@ def test_every_16bit_input_equals_ml_dtypes(name, src, widen):
     got = lowbit.encode(x, name, profile="ml_dtypes")
     expect = ml_codes(x, name)
     assert got.dtype == lowbit.format(name).code_dtype and got.shape == x.shape
-    keep = np.ones(x.size, bool)
-    if name == "float32" and (src, widen) in FLOAT32_NAN_GAP:
-        keep = ~_isnan(x)  # NaNs: test_nan_payload_into_float32 below
-    bad, count = _mismatches(got[keep], expect[keep], x[keep])
+    bad, count = _mismatches(got, expect, x)
     assert count == 0, f"{count} inputs differ (input, bits, lowbit, ml_dtypes): {bad}"
-
-
-@pytest.mark.xfail(strict=True, reason="profile ml_dtypes: NaN payload rules of numpy's casts into float32 "
-                                       "(requested from lowbit/profiles.py's owner; kernel rule nan='quiet_payload' exists)")
-@pytest.mark.parametrize("src,widen", sorted(FLOAT32_NAN_GAP))
-def test_nan_payload_into_float32(src, widen):
-    x = _inputs(src, widen)
-    nan = _isnan(x)
-    np.testing.assert_array_equal(lowbit.encode(x[nan], "float32", profile="ml_dtypes"), ml_codes(x[nan], "float32"))
 
 
 def test_exhaustive_sets_are_exhaustive():
@@ -92,7 +72,7 @@ def test_exhaustive_sets_are_exhaustive():
 
 @pytest.mark.parametrize("src", list(SOURCES))
 def test_nan_rule_payload_is_numpy_widening_into_float32(src):
-    """The rule the profile needs already exists in the codec: nan='payload' (keep sign and
+    """The NaN rules the profile uses, checked on their own: nan='payload' (keep sign and
     payload, no quieting) is numpy's float16 -> float32 and ml_dtypes' bfloat16 -> float32."""
     x = SOURCES[src]
     nan = _isnan(x)
