@@ -518,12 +518,16 @@ def fraction_round(ref, x: float, rounding: str, overflow: str):
     return int(c[j])
 
 
-@pytest.mark.parametrize("name", [n for n in FORMATS if n != "float8_e8m0fnu"])
+@pytest.mark.parametrize("name", FORMATS)
 def test_oracle_agrees_with_fraction_arithmetic(name):
     """On a sample of each edge set, round-to-odd and round-to-nearest-even by exact rational
-    arithmetic give the oracle's codes and lowbit's (E8M0's sub-2^-127 clamp is covered above)."""
+    arithmetic give the oracle's codes and lowbit's (E8M0: inputs >= 2^-127 only; its rules
+    for 0, negatives and the sub-2^-127 clamp are lowbit's own, asserted by the oracle tests)."""
     ref = Ref(name)
     x = edges(name, np.float32)
+    if not lowbit.format(name).signed:
+        with np.errstate(invalid="ignore"):  # signalling NaNs in the set
+            x = x[(x.astype(np.float64) >= ref.side[0][0][0]) | np.isnan(x)]
     rng = np.random.default_rng(11)
     xs = x[rng.choice(x.size, size=min(400, x.size), replace=False)]
     xs = xs[~np.isinf(xs)]
