@@ -48,12 +48,14 @@ def to_grid(p, q, g, mode):
     neg = p < 0
     mag = -p if neg else p
     if d >= 63:
-        r = 0
+        r = np.int64(0)
         rem_nonzero = mag != 0
         above_half = False
         at_half = False
     else:
         r = mag >> d
+        if mode == TOWARD_ZERO:
+            return -r if neg else r
         rem = mag - (r << d)
         rem_nonzero = rem != 0
         half = np.int64(1) << (d - 1)
@@ -172,8 +174,17 @@ def fused_block_matmul(a_codes, b_codes, ta_sig, ta_q, ta_e, ta_x, tb_sig, tb_q,
             if emax != big:
                 g = emax - frac_bits
                 total = to_grid(acc, s, g, acc_mode) if acc != 0 else np.int64(0)
-                for t in range(cnt):
-                    total += to_grid(buf_p[t], buf_q[t], g, term_mode)
+                if term_mode == TOWARD_ZERO:  # the tensor-core case, without the mode dispatch
+                    for t in range(cnt):
+                        d = g - buf_q[t]
+                        pt = buf_p[t]
+                        if d <= 0:
+                            total += pt << (-d)
+                        elif d < 63:
+                            total += (pt >> d) if pt > 0 else -((-pt) >> d)
+                else:
+                    for t in range(cnt):
+                        total += to_grid(buf_p[t], buf_q[t], g, term_mode)
                 if sum_frac_bits >= 0 and emax - sum_frac_bits > g:
                     total = to_grid(total, g, emax - sum_frac_bits, sum_mode)
                     g = emax - sum_frac_bits
