@@ -109,3 +109,13 @@ def test_profile_refuses_what_it_lacks(bad):
 def test_profile_needs_float32():
     with pytest.raises(TypeError, match="float32"):
         mx.quantize(np.ones((1, 32)), "mxfp8_e4m3", profile="microxcaling")
+
+
+def test_edge_inputs_rebuild_bit_for_bit():
+    """The edge file's inputs come from a deterministic construction (the recording script)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_edges", REF / "make_microxcaling_edges.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    np.testing.assert_array_equal(mod.build().view(np.uint32), _DATA[FILES[1]]["x"].view(np.uint32))

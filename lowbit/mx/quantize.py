@@ -57,6 +57,7 @@ from .formats import MXINT8_SYMMETRIC, MXFormat, mx_format
 SCALE_RULES = ("floor", "ceil", "even", "rceil")
 PROFILES = ("microxcaling", "torchao")
 _MX_ROUNDING_NAMES = {"nearest": "nearest_away", "even": "nearest_even", "floor": "toward_zero"}
+_NO_TABLE = np.zeros(277, dtype=np.int64)  # the exact path reads no float32-log2 table
 MX_ROUNDINGS = ("nearest_even", "nearest_away", "toward_zero", "up", "down", "odd")
 
 
@@ -272,7 +273,7 @@ def quantize(
     q[MK.Q_ELEM_ISINT] = int(elem.is_int)
     q[MK.Q_ELEM_HASNAN] = int(elem.has_nan)
     pe = _element_params(elem, rnd)
-    up, down = tables()
+    up, down = tables() if profile is not None else (_NO_TABLE, _NO_TABLE)
     elements = np.empty(nrows * length, dtype=np.uint8)
     scales = np.empty(nrows * nblk, dtype=np.uint8)
     flagged = np.zeros(nrows * nblk, dtype=np.uint8)
