@@ -208,7 +208,8 @@ def _torch_rules(fmt: Format, e4m3_saturates: bool) -> Rules:
 def torch_profile(fmt: Format, src: np.dtype) -> Rules:
     """Exactly PyTorch's ``x.to(torch.float8_e4m3fn / float8_e5m2 / float8_e8m0fnu)``, torch ≥ 2.13.
 
-    Also ``float8_e4m3fnuz`` / ``float8_e5m2fnuz`` (checked against torch 2.13 only).
+    Also ``float8_e4m3fnuz`` / ``float8_e5m2fnuz`` (checked against torch 2.13 only).  For an
+    older torch use ``torch_2.11``; ``torch_profile_for(torch.__version__)`` picks the profile.
 
     Sources float32, float16, bfloat16 (torch converts float16/bfloat16 exactly to float32,
     then applies c10's ``fp8*_from_fp32_value``; CPU and CUDA share that code).  float64 is
@@ -236,6 +237,16 @@ def torch_profile(fmt: Format, src: np.dtype) -> Rules:
     """
     _require("torch", fmt, src, TORCH_FORMATS + TORCH_FNUZ, NARROW_SOURCES)
     return _torch_rules(fmt, e4m3_saturates=True)
+
+
+def torch_profile_for(version: str) -> str:
+    """The profile that reproduces a given PyTorch release: ``"torch"`` from 2.13 (E4M3 casts
+    saturate), ``"torch_2.11"`` before.  ``version`` as ``torch.__version__`` spells it."""
+    try:
+        major, minor = (int(p) for p in version.split("+")[0].split(".")[:2])
+    except ValueError:
+        raise ValueError(f"unreadable torch version {version!r}; expected e.g. '2.13.0+cpu'") from None
+    return "torch" if (major, minor) >= (2, 13) else "torch_2.11"
 
 
 @profile("torch_2.11")

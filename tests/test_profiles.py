@@ -190,3 +190,12 @@ def test_explicit_keywords_override_a_profile():
                                                               rounding="toward_zero"), "float4_e2m1fn"), [2.0, -2.0])
     np.testing.assert_array_equal(lowbit.encode(np.float32([500.0]), "float8_e4m3fn", profile="ocp",
                                                 overflow="saturate"), [0x7E])
+
+
+def test_torch_profile_for_version():
+    from lowbit.profiles import torch_profile_for
+
+    assert torch_profile_for("2.13.0+cpu") == "torch" and torch_profile_for("2.14.0.dev20261001") == "torch"
+    assert torch_profile_for("2.11.0+cu130") == "torch_2.11" and torch_profile_for("2.5.1") == "torch_2.11"
+    with pytest.raises(ValueError, match="unreadable torch version 'x'"):
+        torch_profile_for("x")

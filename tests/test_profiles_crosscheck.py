@@ -15,15 +15,14 @@ import numpy as np
 import pytest
 
 import lowbit
-from lowbit.profiles import nan_code_gap
+from lowbit.profiles import nan_code_gap, torch_profile_for
 from test_profiles import all_16bit, float32_edges
 
 torch = pytest.importorskip("torch", reason="torch not installed: pip install '.[crosscheck]'")
 pytestmark = pytest.mark.crosscheck
 
-TORCH_VERSION = tuple(int(p) for p in torch.__version__.split("+")[0].split(".")[:2])
 # torch 2.13 made E4M3 casts saturate (PyTorch PR #178817); older releases: torch_2.11.
-TORCH_PROFILE = "torch" if TORCH_VERSION >= (2, 13) else "torch_2.11"
+TORCH_PROFILE = torch_profile_for(torch.__version__)
 TORCH_DTYPES = {"float8_e4m3fn": torch.float8_e4m3fn, "float8_e5m2": torch.float8_e5m2,
                 "float8_e8m0fnu": torch.float8_e8m0fnu}
 if TORCH_PROFILE == "torch":  # the fnuz formats are in profile `torch` only (checked on torch 2.13)
