@@ -144,3 +144,11 @@ def test_float32_log2_tables_match_torch():
     np.testing.assert_array_equal(np.floor(t).astype(np.int64), k + (b >= up[k + 149]))
     start = np.array([_binade(int(kk))[0] for kk in k])
     np.testing.assert_array_equal(np.ceil(t).astype(np.int64), k + ((b > down[k + 149]) & (b != start)))
+
+
+@pytest.mark.parametrize("name", ["mxfp8_e4m3", "mxfp4"])
+def test_to_mx_swizzled_scales(name):
+    x = np.ascontiguousarray(X[:200])
+    s, _ = to_mx(torch.from_numpy(x.copy()), DTYPES[name], 32, ScaleCalculationMode.FLOOR, is_swizzled_scales=True)
+    r = mx.quantize(x, name, profile="torchao")
+    np.testing.assert_array_equal(mx.swizzle_scales(r.scales), s.view(torch.uint8).numpy())
