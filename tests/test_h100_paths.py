@@ -212,3 +212,25 @@ def test_bad_preset_arguments():
     with pytest.raises(TypeError, match="FusedBlock"):
         P.matmul_float32(np.zeros((2, 3), np.float32), np.zeros((3, 2), np.float32),
                          accumulator=P.h100_int8())
+
+
+# --------------------------------------------------------------------------------------
+# FP8: the MAC presets on shapes, K and distributions they were not fitted on
+# --------------------------------------------------------------------------------------
+def test_fp8_presets_on_new_shapes(rec):
+    """h100-fp8 / h100-fp8-triton (fitted on 64×64, K ≤ 128) vs K up to 4096, 1024×1024, heavy tails, crafted."""
+    from lowbit.mac import accumulator
+
+    meta, ops, outs = rec
+    cs = [c for c in meta["cases"] if c["fam"] == "e4m3"
+          and (c["path"] == "scaled_mm" or c["params"].get("max_num_imprecise_acc") == -1)]
+    assert len(cs) == 81
+    bad = {}
+    for c in cs:
+        prm = c["params"]
+        acc = (accumulator("h100-fp8", fast_accum=prm["fast_accum"]) if c["path"] == "scaled_mm"
+               else accumulator("h100-fp8-triton", block_k=prm["block_k"]))
+        a, b = operands(ops, c)
+        got = lowbit.matmul(a, b, "float8_e4m3fn", "float8_e4m3fn", accumulator=acc).view(np.uint32)
+        bad[c["id"]] = mismatches(got, outs[f"out_{c['id']}"])
+    assert {k: v for k, v in bad.items() if v} == {}

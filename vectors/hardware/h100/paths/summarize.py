@@ -1,0 +1,75 @@
+"""Print, per recorded path, how many cases (and outputs) the lowbit presets reproduce bit for bit.
+
+python summarize.py  -> the table in README.md.  Reads cases.json / operands.npz / outputs.npz.
+"""
+import json
+import os
+from collections import defaultdict
+
+import numpy as np
+
+import lowbit
+from lowbit.mac import h100_paths as P
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FMT = {"f16": "float16", "bf16": "bfloat16"}
+
+
+def preset_output(c, a, b):
+    fam, path, prm = c["fam"], c["path"], c["params"]
+    if fam in FMT:
+        if path == "triton_dot" and prm.get("acc") == "float16":
+            acc, out = P.h100_fp16_triton(32, "float16"), "float16"
+        elif prm.get("fp16_accumulation") or prm.get("compute") == "16F":
+            return None
+        else:
+            acc = P.h100_fp16() if fam == "f16" else P.h100_bf16()
+            out = "float32" if c["out_dtype"] == "uint32" else FMT[fam]
+        return P.h100_output(lowbit.matmul(a, b, FMT[fam], FMT[fam], accumulator=acc), out)
+    if fam == "f32" and path == "triton_dot" and prm["input_precision"] in ("tf32", "ieee"):
+        prec = prm["input_precision"]
+        return P.matmul_float32(a, b, accumulator=P.h100_tf32_triton(32, prec),
+                                input_rounding="toward_zero" if prec == "tf32" else "none").view(np.uint32)
+    if fam == "e4m3" and (path == "scaled_mm" or prm.get("max_num_imprecise_acc") == -1):
+        from lowbit.mac import accumulator  # the MAC helper's FP8 presets, on shapes they were not fitted on
+        acc = (accumulator("h100-fp8", fast_accum=prm["fast_accum"]) if path == "scaled_mm"
+               else accumulator("h100-fp8-triton", block_k=prm["block_k"]))
+        return lowbit.matmul(a, b, "float8_e4m3fn", "float8_e4m3fn", accumulator=acc).view(np.uint32)
+    if fam == "i8":
+        return (a.astype(np.int64) @ b.astype(np.int64)).astype(np.int32)  # exactness check
+    return None
+
+
+def main():
+    meta = json.load(open(os.path.join(HERE, "cases.json")))
+    ops = np.load(os.path.join(HERE, "operands.npz"))
+    outs = np.load(os.path.join(HERE, "outputs.npz"))
+    tab = defaultdict(lambda: [0, 0, 0, 0, []])
+    for c in meta["cases"]:
+        key = (c["fam"], c["path"], json.dumps(c["params"], sort_keys=True))
+        a, b = ops[f"op_{c['operands']}_a"], ops[f"op_{c['operands']}_b"]
+        got = preset_output(c, a, b)
+        want = outs[f"out_{c['id']}"]
+        t = tab[key]
+        t[0] += 1
+        t[2] += want.size
+        if got is None:
+            t[1] = None
+            continue
+        bad = int(np.count_nonzero(got != want))
+        t[3] += want.size - bad
+        if bad == 0:
+            t[1] += 1
+        else:
+            t[4].append(f"{c['dist']} {c['M']}x{c['K']}")
+    print("| inputs | path | params | cases reproduced | outputs reproduced | cases not reproduced |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for (fam, path, prm), (n, ok, nout, okout, bad) in tab.items():
+        if ok is None:
+            print(f"| {fam} | {path} | {prm} | no preset ({n} cases) | | |")
+        else:
+            print(f"| {fam} | {path} | {prm} | {ok}/{n} | {okout}/{nout} | {'; '.join(bad)} |")
+
+
+if __name__ == "__main__":
+    main()
