@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from gfloat import FloatClass, FormatInfo, decode_float, decode_ndarray, round_ndarray
 from gfloat.types import Domain, RoundMode
-from test_codec_references import GFLOAT, GFLOAT_NAMES, GFLOAT_SCALE, ML_DTYPES, ML_FLOATS, ML_INTS, gfloat_max
+from test_codec_references import (GFLOAT, GFLOAT_NAMES, GFLOAT_SCALE, ML_DTYPES, ML_FLOATS, ML_INTS, gfloat_max,
+                                   ml_decode)
 
 import lowbit
 from test_codec_references import serial_numba  # noqa: F401 (fixture)
@@ -189,7 +190,6 @@ def test_nan_code_is_a_nan_of_positive_sign(name):
         assert fmt.nan_code >> (fmt.bits - 1) == 0
     if name in ML_DTYPES and fmt.bits <= 16:
         v = np.array([fmt.nan_code], fmt.code_dtype).astype(np.uint64)
-        from test_codec_references import ml_decode
         assert np.isnan(ml_decode(v, name)[0])
 
 
