@@ -198,7 +198,13 @@ def _why(x: float, code: int, fmt) -> str:
     """A short reading of what a profile's code means for this input."""
     v = code_value(code, fmt)
     if math.isnan(x):
-        return "NaN input"
+        if not math.isnan(v):
+            return f"NaN becomes {_num(v)} (the format has no NaN)"
+        if not fmt.signed:
+            return "NaN"
+        neg_in = math.copysign(1.0, x) < 0
+        neg_out = bool(code >> (fmt.bits - 1))
+        return "NaN, input sign kept" if neg_in == neg_out else f"NaN, sign {'-' if neg_out else '+'} whatever the input's"
     if x == 0 and not fmt.has_zero:
         return "zero has no code" if math.isnan(v) else "zero given the smallest code"
     if x < 0 and not fmt.signed and not fmt.is_int:

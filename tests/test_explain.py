@@ -92,6 +92,15 @@ def test_nan_given_by_bits_every_ptx_nan_is_0x7f():
     assert np.isnan(x) and np.signbit(x)
     ex = lowbit.explain(x, 0x7F, "float8_e4m3fn")
     assert "ptx" in ex.matches and "ml_dtypes" not in ex.matches  # ml_dtypes keeps the sign: 0xff
+    ml = int(x.reshape(1).astype(ml_dtypes.float8_e4m3fn).view(np.uint8)[0])
+    assert ml == 0xFF and ex.codes["ml_dtypes"] == ml
+    lines = str(ex).split("\n")
+    assert any(l.startswith("ptx ") and "NaN, sign + whatever the input's" in l for l in lines)
+    assert any(l.startswith("ml_dtypes ") and "NaN, input sign kept" in l for l in lines)
+    fp4 = lowbit.explain(x, 0x8, "float4_e2m1fn")  # ml_dtypes: a NaN into FP4 is a zero of the other sign
+    want = int(x.reshape(1).astype(ml_dtypes.float4_e2m1fn).view(np.uint8)[0]) & 0xF
+    assert want == 0x0 and fp4.codes["ml_dtypes"] == want and "ml_dtypes" not in fp4.matches
+    assert "NaN becomes +0 (the format has no NaN)" in str(fp4)
 
 
 def test_array_summary_h100_cvt():
