@@ -18,11 +18,11 @@ _LAZY = {
     "Rules": ("lowbit.rules", "Rules"),
     "encode": ("lowbit.codec", "encode"),
     "decode": ("lowbit.codec", "decode"),
-    "explain": ("lowbit.explain", "explain"),
+    "explain": ("lowbit.explanation", "explain"),
     "matmul": ("lowbit.mac", "matmul"),
     "dot": ("lowbit.mac", "dot"),
 }
-_SUBMODULES = ("formats", "rules", "codec", "profiles", "explain", "mx", "mac", "vectors", "testing", "cli")
+_SUBMODULES = ("formats", "rules", "codec", "profiles", "explanation", "mx", "mac", "vectors", "testing", "cli")
 
 __all__ = sorted(_LAZY) + list(_SUBMODULES)
 

@@ -262,14 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_explain(sub) -> None:
-    """``lowbit explain``: provided by :mod:`lowbit.explain` (``add_cli(subparsers)``)."""
-    try:
-        from . import explain
-    except ImportError:
-        explain = None
-    add_cli = getattr(explain, "add_cli", None)
-    if add_cli is not None:
-        add_cli(sub)
+    """``lowbit explain``: provided by :mod:`lowbit.explanation` (``add_cli(subparsers)``)."""
+    from .explanation import add_cli
+
+    add_cli(sub)
 
 
 def main(argv=None) -> int:
