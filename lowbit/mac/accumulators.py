@@ -172,20 +172,39 @@ H100_FP8_FORMATS = ("float8_e4m3fn", "float8_e5m2")
 def h100_fp8(fast_accum: bool = False, split_k: int = 1) -> FusedBlock:
     """``torch._scaled_mm`` (cuBLASLt) on an NVIDIA H100 with FP8 operands, float32 accumulation.
 
-    Rule (``../shared/hardware/h100/README.md``, read from recorded GEMMs): steps of 32
-    products; E = the largest operand-exponent sum among non-zero products and the
-    incoming accumulator's exponent; every product and the accumulator truncated toward
-    zero (on the magnitude) to a multiple of 2^(E−13); exact sum truncated toward zero to
-    14 significant bits.  ``fast_accum=True`` chains this over all of K;
+    Rule (``shared/hardware/h100/README.md``, read from recorded GEMMs, confirmed by the
+    probes): steps of 32 products from k = 0 (the last step short when 32 does not divide
+    K); E = the largest operand-exponent sum e_a + e_b among the step's non-zero products (a
+    subnormal operand counts with its format's emin) and the incoming accumulator's
+    exponent; every product and the accumulator truncated toward zero on the magnitude (for
+    negative terms too) to a multiple of 2^(E−13); the exact sum truncated toward zero to 14
+    significant bits.  ``fast_accum=True`` chains the steps over all of K;
     ``fast_accum=False`` restarts the chain every 128 elements of K and adds each partial
-    into a float32 accumulator (IEEE add, nearest even).  :func:`lowbit.matmul` then
-    multiplies by fl32(scale_a·scale_b) (nearest even) and rounds to bfloat16 if asked.
+    into a float32 accumulator (IEEE add, nearest even).  ``split_k=S``: K cut into S
+    contiguous slices of whole 128-element tiles, each accumulated as above, the float32
+    partials added in slice order — cuBLASLt picks this by shape, lowbit cannot guess it.
+    :func:`lowbit.matmul` then multiplies by fl32(scale_a·scale_b) (nearest even) and rounds
+    to bfloat16 when asked.  Specials: a NaN operand, Inf·0 or +Inf−Inf give NaN with bits
+    0x7FFFFFFF; Inf·finite gives the signed infinity; a zero result is +0 (also −0·−0).
 
-    Known to hold (every output bit): the 32 recorded ``scaled_mm`` cases of
-    ``vectors/hardware/h100/gemm*`` — 64×64 outputs, K ∈ {16, 32, 64, 128}, e4m3×e4m3,
-    every-finite-code and Gaussian operands, scales (1, 1) and (0.75, 0.125), float32
-    output, both fast_accum settings (H100 80GB HBM3, torch 2.11.0+cu130).  Conditions
-    outside these (probed or open) are listed in ``vectors/hardware/h100/probes/README.md``.
+    Known to hold, every output bit (H100 80GB HBM3, driver 580.159.04, torch
+    2.11.0+cu130; ``vectors/hardware/h100/gemm*`` and ``probes/``):
+
+    - the 32 ``scaled_mm`` cases of gemm.npz: 64×64, K ∈ {16, 32, 64, 128}, e4m3×e4m3,
+      every-finite-code and Gaussian operands, scales (1, 1) and (0.75, 0.125);
+    - every single product of e4m3×e4m3, e4m3×e5m2, e5m2×e4m3 (NaN, ±Inf, ±0, subnormals);
+      two-term dots over any finite codes; one large and 31 small mixed-sign terms;
+      two-step dots (small/large blocks); 60 % subnormal operands; NaN/Inf/±0 mixed in;
+    - K ∈ {256, 1024, 4096, 16384} for both fast_accum settings (64×64, 128×128, 16×16
+      outputs), a 2048×2048×4096 product (64×64 outputs incl. tile edges, not split),
+      K ∈ {16, 48, 80, 144, 208}, e4m3×e5m2 and e5m2×e4m3 at K = 256;
+    - scales (2^120, 2^−120), (2^64, 2^64) → ±Inf, (2^−70, 2^−70) → 0, (0.1, 0.7), (1/3, 3),
+      (1.7, 1e−3), (3e38, 1); bfloat16 output with scales (1, 1), (0.75, 0.125), (0.1, 0.7);
+    - split-K: 16×16×16384 with fast_accum=True is ``split_k=6`` (6 slices of 2816 elements).
+
+    Not covered: e5m2×e5m2 (cuBLASLt refuses it); other split-K shapes (cuBLASLt's heuristic
+    is not modelled: pass ``split_k`` when known); NaN bits of bfloat16 output; other GPUs,
+    drivers or library versions.
     """
     if not isinstance(fast_accum, bool):
         raise TypeError(f"h100-fp8: fast_accum must be True or False, got {fast_accum!r}")
@@ -199,16 +218,20 @@ def h100_fp8_triton(block_k: int = 32, max_num_imprecise_acc: int | None = None)
     """Triton ``tl.dot(a, b, acc, max_num_imprecise_acc=X)`` over K in steps of ``block_k`` on an H100.
 
     The tensor-core step is the one of :func:`h100_fp8` (32 products, 2^(E−13) grid,
-    truncation toward zero, 14 significant bits).  Without X (None) the wgmma chain runs
-    over all of K.  With 0 < X <= block_k, Triton's WGMMA lowering (``needsPartialAccumulator``:
-    FP8 operands, float32 accumulator, X <= BLOCK_K) keeps a separate partial chain and
-    adds it into the float32 accumulator once X products have been accumulated and at the
-    end of every ``tl.dot`` (each ``block_k``); X > block_k is refused by Triton itself.
+    truncation toward zero, 14 significant bits, NaN bits 0x7FFFFFFF).  Without X (None,
+    or −1) the wgmma chain runs over all of K.  With 32 <= X <= block_k, Triton's WGMMA
+    lowering (``needsPartialAccumulator``: FP8 operands, float32 accumulator,
+    X <= BLOCK_K) keeps a separate partial chain and adds it into the float32 accumulator
+    (IEEE add) once X products (counted in wgmma steps of 32) have been accumulated and at
+    the end of every ``tl.dot``, i.e. every ``block_k``.  X > block_k is refused by Triton.
+    X < 32 (0 included) is refused here: the H100 then takes a more precise path (X = 16
+    and X = 0 give identical bits) that is not modelled.
 
-    Known to hold (every output bit): the 12 recorded ``triton_dot`` cases with X None or
-    32 — 64×64 outputs, K = BLOCK_K = 32, e4m3×e4m3, e5m2×e5m2, e4m3×e5m2, every-code and
-    Gaussian operands (Triton 3.6.0, H100 80GB HBM3).  ``max_num_imprecise_acc=0`` takes
-    another path that this preset does not model (ValueError).
+    Known to hold, every output bit (Triton 3.6.0, H100 80GB HBM3): the 12 ``triton_dot``
+    cases of gemm.npz with X None or 32 (64×64, K = BLOCK_K = 32, e4m3×e4m3, e5m2×e5m2,
+    e4m3×e5m2, every-code and Gaussian operands) and the probes at K = 256 (e4m3×e4m3,
+    Gaussian and every-code operands) with (block_k, X) = (32, None), (64, None), (32, 32),
+    (64, 32), (64, 64), (128, 64), (128, 96).
     """
     _check_int("h100-fp8-triton", "block_k", block_k, 32)
     if block_k % 32:
