@@ -234,3 +234,82 @@ def test_fp8_presets_on_new_shapes(rec):
         got = lowbit.matmul(a, b, "float8_e4m3fn", "float8_e4m3fn", accumulator=acc).view(np.uint32)
         bad[c["id"]] = mismatches(got, outs[f"out_{c['id']}"])
     assert {k: v for k, v in bad.items() if v} == {}
+
+
+# --------------------------------------------------------------------------------------
+# The GPU path (lowbit.mac.cuda): same rule, same bits
+# --------------------------------------------------------------------------------------
+def _gpu():
+    from lowbit.mac import cuda as C
+    import os as _os
+
+    return C.available() and not _os.environ.get("NUMBA_ENABLE_CUDASIM")
+
+
+SIM_CHECK = r"""
+import numpy as np, lowbit
+from lowbit.mac import cuda as C, accumulator
+from lowbit.mac import h100_paths as P
+rng = np.random.default_rng(1)
+bad = 0
+a = rng.integers(0, 256, (3, 80)).astype(np.uint8); b = rng.integers(0, 256, (80, 4)).astype(np.uint8)
+a[0, 5] = 0x7F  # NaN code
+for acc in (accumulator("h100-fp8", fast_accum=False), accumulator("h100-fp8", fast_accum=True),
+            accumulator("h100-fp8-triton", block_k=64, max_num_imprecise_acc=32)):
+    g = C.matmul(a, b, "float8_e4m3fn", "float8_e4m3fn", accumulator=acc)
+    c = lowbit.matmul(a, b, "float8_e4m3fn", "float8_e4m3fn", accumulator=acc)
+    bad += int((g.view(np.uint32) != c.view(np.uint32)).sum())
+a = rng.integers(0, 65536, (3, 40)).astype(np.uint16); b = rng.integers(0, 65536, (40, 3)).astype(np.uint16)
+for fmt, acc in (("bfloat16", P.h100_bf16()), ("float16", P.h100_fp16_triton(acc="float16")),
+                 ("float16", P.h100_fp16())):
+    g = C.matmul(a, b, fmt, fmt, accumulator=acc)
+    c = lowbit.matmul(a, b, fmt, fmt, accumulator=acc)
+    bad += int((g.view(np.uint32) != c.view(np.uint32)).sum())
+print("MISMATCHES", bad)
+"""
+
+
+def test_cuda_kernel_equals_cpu_kernel_in_simulator():
+    """The CUDA kernel's code, run by Numba's CUDA simulator on the CPU, gives the CPU kernel's bits."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("numba.cuda", reason="numba's CUDA target (simulator) not installed")
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    r = subprocess.run([sys.executable, "-c", SIM_CHECK], capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "MISMATCHES 0" in r.stdout, r.stdout[-2000:]
+
+
+@pytest.mark.skipif(not _gpu(), reason="needs a CUDA GPU (lowbit.mac.cuda); CI has none")
+def test_cuda_equals_cpu_and_hardware_on_recorded_cases(rec):
+    from lowbit.mac import accumulator
+    from lowbit.mac import cuda as C
+
+    meta, ops, outs = rec
+    cases = [c for c in meta["cases"] if "error" not in c and (
+        (c["fam"] in ("f16", "bf16") and c["path"] == "triton_dot" and c["params"].get("acc") == "float32")
+        or (c["fam"] == "e4m3" and c["path"] == "scaled_mm"))]
+    assert len(cases) > 100
+    for c in cases:
+        a, b = operands(ops, c)
+        if c["fam"] == "e4m3":
+            fmt, acc = "float8_e4m3fn", accumulator("h100-fp8", fast_accum=c["params"]["fast_accum"])
+        else:
+            fmt, acc = FMT[c["fam"]], P.h100_fp16() if c["fam"] == "f16" else P.h100_bf16()
+        g = C.matmul(a, b, fmt, fmt, accumulator=acc).view(np.uint32)
+        cpu = lowbit.matmul(a, b, fmt, fmt, accumulator=acc).view(np.uint32)
+        np.testing.assert_array_equal(g, cpu)
+        np.testing.assert_array_equal(g, outs[f"out_{c['id']}"])
+
+
+def test_cuda_bad_input():
+    from lowbit.mac import cuda as C
+
+    a = np.zeros((2, 4), np.uint8)
+    b = np.zeros((4, 2), np.uint8)
+    with pytest.raises(ValueError, match="fused-block accumulators .* only, got 'exact'"):
+        C.matmul(a, b, "float8_e4m3fn", "float8_e4m3fn", accumulator="exact")
+    if not C.available():
+        with pytest.raises(RuntimeError, match="no CUDA GPU"):
+            C.matmul(a, b, "float8_e4m3fn", "float8_e4m3fn", accumulator="h100-fp8")
