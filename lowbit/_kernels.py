@@ -44,6 +44,8 @@ NAN_CODE = {
     "error": 5,          # flag it; the Python layer raises
     "quiet_payload": 6,  # IEEE targets: keep sign and top payload bits, set the quiet bit
                          # (IEEE 754-2019 §6.2.3; a C double->float cast on x86, numpy's float64->float32)
+    "ones": 7,           # every exponent and significand bit set, sign kept (torch's c10 casts: E5M2 0x7F/0xFF)
+    "positive_ones": 8,  # every bit but the sign set, whatever the NaN (PTX cvt.rn.satfinite: 0x7F)
 }
 # What ±Inf becomes: follow the overflow rule, or saturate to ±max finite regardless.
 INF_CODE = {"overflow": 0, "saturate": 1}
@@ -303,6 +305,11 @@ def encode_one(b, p, srbits):
                 return np.int64(1 - sign) << (p[P_BITS] - 1), 0
             if rule == 3:
                 return nan_code(0, p), 0
+            if rule == 7 or rule == 8:
+                s = sign if rule == 7 and p[P_SIGNED] == 1 else np.int64(0)
+                if specials == 0 or specials == 1:
+                    return (s << (p[P_BITS] - 1)) | ((np.int64(1) << (p[P_BITS] - 1)) - 1), 0
+                return nan_code(s, p), 0
             if (rule == 4 or rule == 6) and specials == 0 and p[P_MBITS] > 0:
                 mb = p[P_MBITS]
                 payload = man >> (sm - mb) if sm >= mb else man << (mb - sm)

@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from .formats import Format
-from .rules import NAN_RULES, Rules, default_rules
+from .rules import Rules, default_rules
 
 ProfileFn = Callable[[Format, np.dtype], Rules]
 PROFILES: dict[str, ProfileFn] = {}
@@ -68,27 +68,8 @@ def _require(name: str, fmt: Format, src: np.dtype, formats: tuple[str, ...], so
 
 
 # NaN written with every exponent and significand bit set (S.11111.11 in E5M2), as torch's
-# c10 casts and the PTX cvt instruction do.  The codec's NaN rules give the canonical quiet
-# NaN 0x7E for E5M2; until the kernel has an "all ones" rule, E5M2 NaN codes of `torch`,
-# `ptx` and `torchao` are 0x7E instead of 0x7F (E4M3: identical, 0x7F either way).
-NAN_ONES = "ones" if "ones" in NAN_RULES else None
-NAN_POSITIVE_ONES = "positive_ones" if "positive_ones" in NAN_RULES else None
-
-
-def _nan_ones(fmt: Format, positive: bool) -> str:
-    if positive:
-        return NAN_POSITIVE_ONES or "positive_nan"
-    return NAN_ONES or "nan"
-
-
-def nan_code_gap(name: str, fmt: Format) -> bool:
-    """True where profile ``name`` cannot yet give the real system's NaN code in ``fmt``
-    (the kernel lacks the all-ones NaN rule); tests mark those codes as an expected failure."""
-    if name in ("torch", "torch_2.11", "torchao"):
-        return NAN_ONES is None and fmt.specials == "ieee"
-    if name == "ptx":
-        return NAN_POSITIVE_ONES is None and fmt.specials == "ieee"
-    return False
+# c10 casts do (sign kept: rule "ones") and the PTX cvt instruction does (always 0x7F:
+# rule "positive_ones").  In E4M3 these are the format's own NaN codes.
 
 
 FLOAT_SOURCES = ("float64", "float32", "float16", "bfloat16")
@@ -200,8 +181,8 @@ def _torch_rules(fmt: Format, e4m3_saturates: bool) -> Rules:
     if fmt.specials == "exponent_only":
         return Rules(zero="min", negative="abs", code0="as_zero")
     if fmt.specials == "fn" and e4m3_saturates:
-        return Rules(overflow="saturate", inf="saturate", nan=_nan_ones(fmt, False))
-    return Rules(nan=_nan_ones(fmt, False))
+        return Rules(overflow="saturate", inf="saturate", nan="ones")
+    return Rules(nan="ones")
 
 
 @profile("torch")
@@ -286,7 +267,7 @@ def ptx_profile(fmt: Format, src: np.dtype) -> Rules:
     FP6/FP4/E8M0 conversions (sm_100 ``cvt`` forms) are not covered: no recorded data.
     """
     _require("ptx", fmt, src, ("float8_e4m3fn", "float8_e5m2"), NARROW_SOURCES)
-    return Rules(overflow="saturate", inf="saturate", nan=_nan_ones(fmt, True))
+    return Rules(overflow="saturate", inf="saturate", nan="positive_ones")
 
 
 # microxcaling's rounding names → lowbit's (mx/elemwise_ops.py ``_round_mantissa``).
@@ -360,4 +341,4 @@ def torchao_profile(fmt: Format, src: np.dtype) -> Rules:
              "; the shared E8M0 scale is block logic: lowbit.mx")
     if fmt.specials == "finite":
         return Rules(overflow="saturate", nan="zero")
-    return Rules(overflow="saturate", inf="saturate", nan=_nan_ones(fmt, False))
+    return Rules(overflow="saturate", inf="saturate", nan="ones")

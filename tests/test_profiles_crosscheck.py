@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import lowbit
-from lowbit.profiles import nan_code_gap, torch_profile_for
+from lowbit.profiles import torch_profile_for
 from test_profiles import all_16bit, float32_edges
 
 torch = pytest.importorskip("torch", reason="torch not installed: pip install '.[crosscheck]'")
@@ -49,13 +49,10 @@ def torch_codes(x: np.ndarray, fmt_name: str) -> np.ndarray:
 
 
 def assert_same(x, got, want, what, fmt, profile):
-    """Every code equal; where the profile has a known NaN-code gap (kernel lacks the
-    all-ones NaN rule), NaN inputs are checked in ``test_torch_nan_codes`` instead."""
-    nan = np.isnan(x.astype(np.float32))
-    keep = ~nan if nan_code_gap(profile, fmt) else np.ones(x.shape, bool)
-    bad = np.nonzero(got[keep] != want[keep])[0]
-    assert bad.size == 0, (f"{what}: {bad.size} of {keep.sum()} codes differ; first x={x[keep][bad[0]]!r} "
-                           f"reference {want[keep][bad[0]]:#04x} lowbit {got[keep][bad[0]]:#04x}")
+    """Every code equal, NaN codes included."""
+    bad = np.nonzero(got != want)[0]
+    assert bad.size == 0, (f"{what}: {bad.size} of {x.size} codes differ; first x={x[bad[0]]!r} "
+                           f"reference {want[bad[0]]:#04x} lowbit {got[bad[0]]:#04x}")
 
 
 SOURCES_16 = {"float16": np.float16, "bfloat16": ml_dtypes.bfloat16}
@@ -96,8 +93,6 @@ def test_torch_e8m0_rounding_edges():
 def test_torch_nan_codes(fmt_name, src, request):
     """torch's NaN code: input sign kept, every other bit set (0x7F/0xFF), any payload."""
     fmt = lowbit.format(fmt_name)
-    if nan_code_gap(TORCH_PROFILE, fmt):
-        request.applymarker(pytest.mark.xfail(strict=True, reason="kernel lacks the all-ones NaN rule; requested"))
     dt = {"float32": np.float32, "float16": np.float16, "bfloat16": ml_dtypes.bfloat16}[src]
     x = all_16bit(dt) if src != "float32" else float32_edges(fmt)
     x = x[np.isnan(x.astype(np.float32))]

@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 
 import lowbit
-from lowbit.profiles import nan_code_gap
 
 ROOT = Path(__file__).resolve().parents[1]
 H100 = ROOT / "vectors" / "hardware" / "h100"
@@ -76,18 +75,7 @@ def test_every_non_nan_code(casts, name):
         f"H100 {want[keep][bad[0]]:#04x} lowbit {got[keep][bad[0]]:#04x}")
 
 
-def _nan_params():
-    out = []
-    for name in ARRAYS:
-        system, _, _, f = name.split("_")
-        gap = nan_code_gap(PROFILE_OF[system], lowbit.format(FORMATS[f]))
-        marks = [pytest.mark.xfail(strict=True, reason="kernel lacks the all-ones NaN rule (E5M2 NaN 0x7F); "
-                                   "requested from the lead")] if gap else []
-        out.append(pytest.param(name, marks=marks))
-    return out
-
-
-@pytest.mark.parametrize("name", _nan_params())
+@pytest.mark.parametrize("name", ARRAYS)
 def test_every_nan_code(casts, name):
     x, got, want, prof, fmt = case(casts, name)
     nan = np.isnan(x)
