@@ -16,6 +16,7 @@ from .accumulators import (  # noqa: F401
     h100_fp8_triton,
 )
 from .api import dot, matmul  # noqa: F401
+from .mx import mx_matmul  # noqa: F401
 
-__all__ = ["matmul", "dot", "accumulator", "Exact", "IEEE", "FusedBlock", "PRESETS", "ROUNDINGS",
+__all__ = ["matmul", "dot", "accumulator", "mx_matmul", "Exact", "IEEE", "FusedBlock", "PRESETS", "ROUNDINGS",
            "h100_fp8", "h100_fp8_triton"]
