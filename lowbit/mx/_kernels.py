@@ -343,13 +343,31 @@ def _round_value(v, p):
     return c
 
 
+@numba.njit(cache=True, inline="always")
+def _nearest_even_code(y, mids, sign_bit):
+    """Code of the finite value y rounded to nearest even on a small magnitude table, saturating:
+    mids[k] is the midpoint between magnitude codes k and k+1; a tie goes to the even code.
+    Exact whenever y is the value to be rounded (the caller's quotient is correctly rounded and
+    cannot fall on a midpoint unless it is one)."""
+    neg = y < 0.0 or (y == 0.0 and math.copysign(1.0, y) < 0.0)
+    a = -y if neg else y
+    c = np.int64(0)
+    for k in range(mids.shape[0]):
+        m = mids[k]
+        if a > m or (a == m and (k + 1) % 2 == 0):
+            c = k + 1
+        else:
+            break
+    return (np.int64(1) << sign_bit) | c if neg else c
+
+
 # ---- NVFP4 parameter vector
 V_PROFILE, V_HAS_TS, V_IS64 = range(3)
 N_V = 3
 
 
 @numba.njit(cache=True, parallel=True)
-def nvfp4_quantize(bits, nrows, length, bs, v, ts, pe, ps, scale_values, elem_out, scale_out, nan_rows):
+def nvfp4_quantize(bits, vals, nrows, length, bs, v, ts, pe, ps, scale_values, mids, elem_out, scale_out, nan_rows):
     """NVFP4: blocks of ``bs`` elements share one E4M3 scale; ``ts`` is the float32 tensor scale.
 
     profile 0 (NVIDIA's recipe, exact): scale = e4m3(clamp(amax / (6 ts), 2^-9, 448)) rounded to
@@ -385,11 +403,7 @@ def nvfp4_quantize(bits, nrows, length, bs, v, ts, pe, ps, scale_values, elem_ou
             div = scale_values[code] * ts
             scale_out[t] = code
             for i in range(start, stop):
-                sign, sig, exp, lead, kind = _split(np.int64(bits[i]), is64)
-                x = np.float64(sig) * 2.0 ** exp
-                if sign == 1:
-                    x = -x
-                elem_out[i] = _round_value(x / div, pe)
+                elem_out[i] = _nearest_even_code(np.float64(vals[i]) / div, mids, 3)
             continue
         # torchao, float32 arithmetic step by step
         if akind == 1:
@@ -409,16 +423,13 @@ def nvfp4_quantize(bits, nrows, length, bs, v, ts, pe, ps, scale_values, elem_ou
             recip = np.float32(1.0) / sf
         scale_out[t] = code
         for i in range(start, stop):
-            sign, sig, exp, lead, kind = _split(np.int64(bits[i]), is64)
-            if kind == 1:
-                elem_out[i] = K.overflow_code(sign, True, pe)
+            x = np.float32(vals[i])
+            if akind == 1 and not np.isfinite(x):
+                elem_out[i] = K.overflow_code(1 if x < 0 else 0, True, pe)
                 continue
-            x = np.float32(np.float64(sig) * 2.0 ** exp)
-            if sign == 1:
-                x = -x
             y = x * recip
             if y > np.float32(6.0):
                 y = np.float32(6.0)
             if y < np.float32(-6.0):
                 y = np.float32(-6.0)
-            elem_out[i] = _round_value(np.float64(y), pe)
+            elem_out[i] = _nearest_even_code(np.float64(y), mids, 3)

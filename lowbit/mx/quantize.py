@@ -314,11 +314,14 @@ def _quantize_nvfp4(arr, f, bs, ax, scale_rule, rnd, profile, tensor_scale) -> M
     pe = _element_params(f.element, "nearest_even")
     ps = codec.params(f.scale, Rules(rounding="nearest_even", overflow="saturate"))
     scale_values = codec.decode(np.arange(256, dtype=np.uint8), f.scale)
+    mags = codec.decode(np.arange(f.element.max_magnitude_code + 1, dtype=np.uint8), f.element)
+    mids = (mags[:-1] + mags[1:]) / 2  # exact: FP4 values have 2 significant bits
     elements = np.empty(nrows * length, dtype=np.uint8)
     scales = np.empty(nrows * nblk, dtype=np.uint8)
     flagged = np.zeros(nrows * nblk, dtype=np.uint8)
     if elements.size:
-        MK.nvfp4_quantize(bits, nrows, length, bs, v, ts, pe, ps, scale_values, elements, scales, flagged)
+        MK.nvfp4_quantize(bits, bits.view(np.float64 if is64 else np.float32), nrows, length, bs, v, ts, pe, ps,
+                          scale_values, mids, elements, scales, flagged)
     if profile == "torchao" and flagged.any():
         from ._torchao import fix_nonfinite_nvfp4
 
