@@ -104,15 +104,24 @@ def test_half_output_torch_matmul_is_float32_accumulator_rounded(rec, fam):
     assert {k: v for k, v in bad.items() if v} == {}
 
 
-def test_cublas_64x64x4096_is_outside_the_preset(rec):
-    """The documented limit: cuBLAS picks another reduction for 64×64×4096 (most outputs differ)."""
+def test_cublas_split_k_shape(rec):
+    """64×64×4096: cuBLAS runs a split-K kernel; split_k=3 was fitted on torch.mm(out_dtype=float32)
+    and is checked here on cublasGemmEx (float32 out) and torch.matmul (float16/bfloat16 out)."""
     meta, ops, outs = rec
-    cs = select(meta, lambda c: c["fam"] in ("f16", "bf16") and c["path"] == "torch_mm_out_f32"
-                and cublas_split_shape(c))
-    assert len(cs) == 5
+    fit = [c for c in meta["cases"] if c["path"] == "torch_mm_out_f32" and cublas_split_shape(c)]
+    cs = [c for c in meta["cases"] if c["fam"] in ("f16", "bf16") and cublas_split_shape(c)
+          and ((c["path"] == "cublas_gemmex" and c["params"]["compute"] == "32F")
+               or "reduced_precision_reduction" in c["params"])]
+    assert len(fit) == 6 and len(cs) == 18
     for c in cs:
-        got = emulate16(ops, c, P.h100_fp16())
-        assert mismatches(got, outs[f"out_{c['id']}"]) > got.size // 2
+        acc = (P.h100_fp16 if c["fam"] == "f16" else P.h100_bf16)(split_k=3)
+        out = "float32" if c["out_dtype"] == "uint32" else FMT[c["fam"]]
+        want = outs[f"out_{c['id']}"]
+        assert mismatches(emulate16(ops, c, acc, out), want) == 0, c["id"]
+        # and the unsplit chain does not reproduce it (the shape matters)
+        if out == "float32":
+            unsplit = emulate16(ops, c, (P.h100_fp16 if c["fam"] == "f16" else P.h100_bf16)(), out)
+            assert mismatches(unsplit, want) > want.size // 2
 
 
 def test_triton_fp16_accumulator(rec):
@@ -196,6 +205,10 @@ def test_int_mm_is_exact(rec):
 def test_bad_preset_arguments():
     with pytest.raises(ValueError, match="library='rocblas'.*allowed: 'cublas', 'triton'"):
         P.h100_fp16(library="rocblas")
+    with pytest.raises(ValueError, match="split_k=3 is a cuBLAS kernel choice"):
+        P.h100_fp16(library="triton", split_k=3)
+    with pytest.raises(ValueError, match="split_k=0"):
+        P.h100_bf16(split_k=0)
     with pytest.raises(ValueError, match="block_k=48"):
         P.h100_bf16_triton(block_k=48)
     with pytest.raises(ValueError, match="acc='float64'"):

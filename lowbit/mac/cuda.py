@@ -44,6 +44,11 @@ def _build():
     if "k" in _KERNEL:
         return _KERNEL["k"]
     global cuda
+    if not hasattr(np, "row_stack"):
+        # numba-cuda releases that predate NumPy 2.5 register an overload for np.row_stack
+        # (removed in NumPy 2.5) when their array support loads; give them the alias
+        # (np.row_stack was np.vstack) so the CUDA target imports.
+        np.row_stack = np.vstack
     from numba import cuda, int64, float32
 
     @cuda.jit(device=True, inline=True)

@@ -46,12 +46,22 @@ def _tensor_core(block_size: int, sum_bits: int = 24, sum_rounding: str = "towar
                       nan_bits=H100_NAN_BITS)
 
 
+def _split(acc: FusedBlock, name: str, library: str, split_k: int) -> FusedBlock:
+    """cuBLAS split-K: K cut into ``split_k`` slices of whole 128-element granules, each slice a
+    chain of its own, the slices' float32 results added in order (IEEE, nearest even)."""
+    if split_k != 1 and library != "cublas":
+        raise ValueError(f"{name}: split_k={split_k!r} is a cuBLAS kernel choice; allowed with library='cublas' only")
+    if isinstance(split_k, bool) or not isinstance(split_k, int) or split_k < 1:
+        raise ValueError(f"{name}: split_k={split_k!r} is not allowed; allowed: an int >= 1")
+    return dataclasses.replace(acc, split_k=split_k, split_granule=128)
+
+
 def _check_library(name, library):
     if library not in LIBRARIES:
         raise ValueError(f"{name}: library={library!r} is not allowed; allowed: {', '.join(map(repr, LIBRARIES))}")
 
 
-def h100_fp16(library: str = "cublas") -> FusedBlock:
+def h100_fp16(library: str = "cublas", split_k: int = 1) -> FusedBlock:
     """FP16 × FP16 with a float32 accumulator on an H100: cuBLAS (``torch.matmul``,
     ``torch.mm(..., out_dtype=torch.float32)``, ``cublasGemmEx`` with CUBLAS_COMPUTE_32F) and
     Triton ``tl.dot`` with a float32 accumulator.
@@ -66,14 +76,22 @@ def h100_fp16(library: str = "cublas") -> FusedBlock:
     {16, 32, 64, 128, 256, 1000}, 1024×1024 products with K ∈ {1024, 4096} (16×16 outputs
     saved), Triton also 64×64×4096, every-finite-code / Gaussian / heavy-tailed operands,
     crafted probes (one large and many tiny terms, cancellation, subnormal and tiny products,
-    ±0, Inf, NaN, Inf−Inf, Inf·0).  Known NOT to hold: cuBLAS on a 64×64×4096 product
-    (another kernel, split or reordered K: 0–3 % of outputs match; open).
+    ±0, Inf, NaN, Inf−Inf, Inf·0).
+
+    cuBLAS chooses its kernel by shape: for a 64×64×4096 product it runs a split-K kernel
+    (``nvjet_sm90_hss_64x32_64x16_1x2_h_bz_splitK_NNT`` + ``splitKreduce_kernel``, seen with
+    torch.profiler): ``split_k=3`` reproduces it (slices of 11·128 = 1408, 1408 and 1280
+    elements of K, each chained from 0, the three float32 partials added in order), fitted on
+    ``torch.mm(out_dtype=float32)`` and checked on ``cublasGemmEx`` and the float16-output
+    ``torch.matmul`` cases.  Which shapes make cuBLAS split K (and into how many slices) is
+    cuBLAS's heuristic: recorded split_k=1 for 64×64 with K ≤ 1000 and 1024×1024 with K ∈
+    {1024, 4096}; other shapes are not known.
     """
     _check_library("h100-fp16", library)
-    return _tensor_core(16)
+    return _split(_tensor_core(16), "h100-fp16", library, split_k)
 
 
-def h100_bf16(library: str = "cublas") -> FusedBlock:
+def h100_bf16(library: str = "cublas", split_k: int = 1) -> FusedBlock:
     """BF16 × BF16 with a float32 accumulator on an H100 (cuBLAS and Triton ``tl.dot``).
 
     Same step as :func:`h100_fp16` (16 products, 2^(E−25) grid, truncation toward zero, 24
@@ -85,7 +103,7 @@ def h100_bf16(library: str = "cublas") -> FusedBlock:
     sums among the crafted probes).
     """
     _check_library("h100-bf16", library)
-    return _tensor_core(16)
+    return _split(_tensor_core(16), "h100-bf16", library, split_k)
 
 
 def h100_fp16_triton(block_k: int = 32, acc: str = "float32") -> FusedBlock:
@@ -193,7 +211,7 @@ PRESETS = {
     "h100-int8": h100_int8,
 }
 
-INPUT_ROUNDINGS = ("none", "toward_zero")
+INPUT_ROUNDINGS = ("none", "toward_zero", "nearest_even")
 
 
 def float32_fields(bits, input_rounding: str = "none"):
@@ -201,6 +219,7 @@ def float32_fields(bits, input_rounding: str = "none"):
 
     ``input_rounding="toward_zero"`` first drops the 13 low fraction bits of every finite
     value (float32 -> TF32 by truncation, as the H100 tensor core reads float32 operands);
+    ``"nearest_even"`` rounds them off (ties to even; what cuBLAS's TF32 kernels do);
     "none" keeps all 24 significant bits.  IEEE 754-2019 §3.4: value = (−1)^s · sig · 2^q,
     e = the binade exponent (emin = −126 for subnormals).
     """
@@ -216,6 +235,10 @@ def float32_fields(bits, input_rounding: str = "none"):
     finite = field != 0xFF
     if input_rounding == "toward_zero":
         b = np.where(finite, b & ~np.int64(0x1FFF), b)
+    elif input_rounding == "nearest_even":  # carries into the exponent as IEEE rounding does
+        low = b & 0x1FFF
+        up = (low > 0x1000) | ((low == 0x1000) & (((b >> 13) & 1) == 1))
+        b = np.where(finite, (b & ~np.int64(0x1FFF)) + np.where(up, 0x2000, 0), b)
     man = b & 0x7FFFFF
     sign = (b >> 31) & 1
     sub = field == 0
@@ -255,21 +278,27 @@ def matmul_float32(a_bits, b_bits, *, accumulator: FusedBlock, input_rounding: s
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
         raise ValueError(f"shapes do not match: a {a.shape} (M×K), b {b.shape} (K×N)")
     acc = accumulator
-    if acc.split_k != 1:
-        raise ValueError(f"matmul_float32: split_k={acc.split_k} is not supported; allowed: 1")
-    ca, *ta = _value_table(a, input_rounding)
-    cb, *tb = _value_table(b, input_rounding)
-    cb = np.ascontiguousarray(cb.T)
-    out = np.zeros((a.shape[0], b.shape[1]), np.float32)
-    if out.size:
-        r = ROUNDINGS.index
-        rows = (ta[3][ca] != 0).any(axis=1) if ca.size else np.zeros(a.shape[0], np.bool_)
-        cols = (tb[3][cb] != 0).any(axis=1) if cb.size else np.zeros(b.shape[1], np.bool_)
-        K.fused_block_matmul(
-            ca, cb, *ta, *tb, rows, cols, acc.block_size, acc.frac_bits, acc.align == "product",
-            r(acc.term_rounding), r(acc.acc_rounding), acc.acc_in_max,
-            -1 if acc.sum_frac_bits is None else acc.sum_frac_bits, acc.sum_bits or 0,
-            r(acc.sum_rounding), acc.promote_every or 0, acc.promote_chunk or 0, out)
+    M, Kdim = a.shape
+    out = np.zeros((M, b.shape[1]), np.float32)
+    granules = -(-Kdim // acc.split_granule)
+    per = max(1, -(-granules // acc.split_k)) * acc.split_granule
+    r = ROUNDINGS.index
+    total = None
+    for lo in range(0, max(Kdim, 1), per):
+        ca, *ta = _value_table(a[:, lo:lo + per], input_rounding)
+        cb, *tb = _value_table(b[lo:lo + per, :], input_rounding)
+        cb = np.ascontiguousarray(cb.T)
+        part = np.zeros_like(out)
+        if part.size:
+            rows = (ta[3][ca] != 0).any(axis=1) if ca.size else np.zeros(M, np.bool_)
+            cols = (tb[3][cb] != 0).any(axis=1) if cb.size else np.zeros(b.shape[1], np.bool_)
+            K.fused_block_matmul(
+                ca, cb, *ta, *tb, rows, cols, acc.block_size, acc.frac_bits, acc.align == "product",
+                r(acc.term_rounding), r(acc.acc_rounding), acc.acc_in_max,
+                -1 if acc.sum_frac_bits is None else acc.sum_frac_bits, acc.sum_bits or 0,
+                r(acc.sum_rounding), acc.promote_every or 0, acc.promote_chunk or 0, part)
+        total = part if total is None else (total + part).astype(np.float32)  # IEEE float32 add, in slice order
+    out[...] = total
     nan = np.isnan(out)
     if nan.any():
         out.view(np.uint32)[nan] = acc.nan_bits
