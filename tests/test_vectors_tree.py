@@ -66,7 +66,7 @@ def test_builds_in_separate_processes_are_byte_identical(tmp_path):
                        capture_output=True)
         outs.append(out)
     files = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*.txt"))
-    assert len(files) == 4
+    assert len(files) == 2 + len(targets(["encode/profiles/*/float6_e3m2fn.txt"])) >= 4
     for rel in files:
         assert (outs[0] / rel).read_bytes() == (outs[1] / rel).read_bytes() == (ROOT / rel).read_bytes()
 
