@@ -21,6 +21,14 @@ from lowbit.mac import IEEE, Exact, FusedBlock, accumulator
 FP = ["float8_e4m3fn", "float8_e5m2", "float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn", "int8", "float8_e3m4"]
 
 
+def test_interleave_order_deals_runs_to_steps():
+    from lowbit.mac.api import interleave_order
+
+    order = interleave_order(32, 32, 2, 16)
+    assert order[:6].tolist() == [0, 1, 4, 5, 8, 9] and order[16:20].tolist() == [2, 3, 6, 7]
+    assert sorted(interleave_order(40, 32, 2, 16).tolist()) == list(range(64))
+
+
 def finite_codes(fmt):
     f = lowbit.format(fmt)
     v = lowbit.decode(np.arange(f.num_codes).astype(f.code_dtype), f)
@@ -251,6 +259,17 @@ def ref_fused_slice(va, vb, fa, fb, p: FusedBlock) -> np.float32:
 
 
 def ref_fused(va, vb, fa, fb, p: FusedBlock) -> np.float32:
+    if p.interleave_group is not None:  # pad with zeros, then deal runs to the group's steps
+        g, r, n = p.interleave_group, p.interleave_run, p.block_size
+        Kp = -(-len(va) // g) * g
+        va = list(va) + [0.0] * (Kp - len(va))
+        vb = list(vb) + [0.0] * (Kp - len(vb))
+        order = []
+        for g0 in range(0, Kp, g):
+            for step in range(g // n):
+                for run in range(step, g // r, g // n):
+                    order += list(range(g0 + run * r, g0 + run * r + r))
+        va, vb = [va[i] for i in order], [vb[i] for i in order]
     K = len(va)
     per = max(1, -(-(-(-K // p.split_granule)) // p.split_k)) * p.split_granule
     total = None
@@ -266,7 +285,12 @@ ROUND = st.sampled_from(["toward_zero", "nearest_even", "down", "up", "nearest_a
 @st.composite
 def fused_params(draw):
     n = draw(st.sampled_from([1, 2, 3, 4, 8, 16, 32]))
+    inter = draw(st.sampled_from([None, (2, 1), (2, 2), (4, 2)]))  # (group/block_size, run as a fraction)
+    group = None if inter is None else inter[0] * n
+    run = 1 if inter is None else max(1, n // inter[1]) if n % inter[1] == 0 else 1
     promote = draw(st.sampled_from([None, 1, 2, 4]))
+    if group is not None and promote is not None:
+        promote = inter[0] * promote
     chunk = draw(st.sampled_from([None, 1, 3])) if promote else None
     return FusedBlock(
         block_size=n, frac_bits=draw(st.integers(0, 30)), align=draw(st.sampled_from(["operands", "product"])),
@@ -274,7 +298,7 @@ def fused_params(draw):
         sum_frac_bits=draw(st.sampled_from([None, 0, 5, 12, 24])), sum_bits=draw(st.sampled_from([None, 1, 8, 14, 24])),
         sum_rounding=draw(ROUND), promote_every=None if promote is None else promote * n,
         promote_chunk=None if chunk is None else chunk * n, split_k=draw(st.integers(1, 3)),
-        split_granule=n * draw(st.integers(1, 3)),
+        split_granule=n * draw(st.integers(1, 3)), interleave_group=group, interleave_run=run,
     )
 
 

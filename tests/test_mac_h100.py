@@ -34,12 +34,12 @@ def _run(case, acc):
     return out.view(np.int32) if out.dtype == np.float32 else out.view(np.int16)
 
 
-MODELLED = [c for c in CASES if c.get("max_num_imprecise_acc") != 0]
-UNMODELLED = [c for c in CASES if c.get("max_num_imprecise_acc") == 0]
+MODELLED = CASES
 
 
 def test_case_counts():
-    assert len(MODELLED) == 44 and len(UNMODELLED) == 6
+    assert len(CASES) == 50
+    assert sum(c.get("max_num_imprecise_acc") == 0 for c in CASES) == 6
 
 
 @pytest.mark.parametrize("case", MODELLED, ids=lambda c: f"c{c['id']}-{c['tag']}-K{c['K']}-{c['dist']}-{c['fa']}x{c['fb']}")
@@ -69,6 +69,11 @@ def test_recorded_k_never_exceeds_the_promotion_interval():
             assert (NPZ[f"c{c['id']}_out_bits"] == NPZ[f"c{twin['id']}_out_bits"]).all()
 
 
-def test_triton_max_num_imprecise_acc_zero_is_refused():
-    with pytest.raises(ValueError, match="max_num_imprecise_acc=0"):
-        accumulator("h100-fp8-triton", block_k=32, max_num_imprecise_acc=0)
+def test_triton_imprecise_acc_zero_is_the_mma_sync_preset():
+    """IMP=0 builds the mma.sync float16 preset, which the 6 IMP=0 cases above reproduce; the
+    wgmma chain (IMP None) does not reproduce them (the data tell the two paths apart)."""
+    acc = accumulator("h100-fp8-triton", block_k=32, max_num_imprecise_acc=0)
+    assert (acc.block_size, acc.frac_bits, acc.sum_bits, acc.interleave_group, acc.interleave_run) == (16, 25, 24, 32, 2)
+    for case in (c for c in CASES if c.get("max_num_imprecise_acc") == 0):
+        wgmma = _run(case, accumulator("h100-fp8-triton", block_k=32))
+        assert (wgmma != NPZ[f"c{case['id']}_out_bits"]).sum() > 100

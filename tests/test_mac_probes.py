@@ -8,6 +8,7 @@ K > 128, K not a multiple of 32, large and split-K shapes, format mixes, scales 
 bfloat16 output, Triton BLOCK_K / max_num_imprecise_acc combinations.
 """
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -47,8 +48,7 @@ def _check(case, acc, **kw):
 
 
 SCALED = [c for c in CASES if c["path"] == "scaled_mm" and "error" not in c]
-TRITON_FP8 = [c for c in CASES if c["path"] == "triton" and not c["upcast_f16"]
-              and c["max_num_imprecise_acc"] in (-1, 32, 64, 96)]
+TRITON_FP8 = [c for c in CASES if c["path"] == "triton" and not c["upcast_f16"]]
 TRITON_PRECISE = [c for c in CASES if c["path"] == "triton" and not c["upcast_f16"]
                   and 0 <= c["max_num_imprecise_acc"] < 32]
 TRITON_F16 = [c for c in CASES if c["path"] == "triton" and c["upcast_f16"]]
@@ -56,7 +56,7 @@ TRITON_F16 = [c for c in CASES if c["path"] == "triton" and c["upcast_f16"]]
 
 def test_probe_inventory():
     assert META["gpu"].startswith("NVIDIA H100")
-    assert len(SCALED) == 56 and len(TRITON_FP8) == 14 and len(TRITON_PRECISE) == 11 and len(TRITON_F16) == 9
+    assert len(SCALED) == 56 and len(TRITON_FP8) == 25 and len(TRITON_PRECISE) == 11 and len(TRITON_F16) == 9
     refused = [c for c in CASES if "error" in c]
     assert {c["operands"] for c in refused} == {"single_e5m2_e5m2", "mix_e5m2_e5m2"}
     assert all("Float8_e5m2 matrices is not supported" in c["error"] for c in refused)
@@ -93,16 +93,15 @@ def test_h100_fp8_triton_reproduces_probe(case):
 
 def test_triton_imprecise_acc_below_one_step_is_the_same_precise_path():
     """IMP=16 and IMP=0 (BLOCK_K=64, K=256) give identical bits on the GPU, unlike IMP=32;
-    so the preset refuses every IMP < 32."""
+    so every IMP < 32 builds the same (mma.sync) preset."""
     by = {(c["operands"], c["BK"], c["max_num_imprecise_acc"]): NPZ[f"c{c['id']}_out_bits"]
           for c in CASES if c["path"] == "triton" and not c["upcast_f16"]}
     for dist in ("normal", "allcodes"):
         op = f"tri_{dist}_K256"
         assert (by[(op, 64, 16)] == by[(op, 64, 0)]).all()
         assert (by[(op, 64, 32)] != by[(op, 64, 0)]).any()
-    for imp in (0, 16, 31):
-        with pytest.raises(ValueError, match="precise path"):
-            accumulator("h100-fp8-triton", block_k=64, max_num_imprecise_acc=imp)
+    presets = {accumulator("h100-fp8-triton", block_k=64, max_num_imprecise_acc=imp) for imp in (0, 16, 31)}
+    assert len(presets) == 1 and presets.pop() == lowbit.mac.h100_mma_sync_f16()
 
 
 # The float16 wgmma step, seen through Triton tl.dot on FP8 operands upcast to float16:
@@ -118,7 +117,7 @@ def test_fused_block_reproduces_float16_wgmma_on_fp8_values(case):
 
 
 def test_precise_path_is_not_the_float16_path():
-    """IMP=0 is not 'upcast to float16 then tl.dot' (recorded side by side)."""
+    """IMP=0 is not 'upcast to float16 then tl.dot' (wgmma): recorded side by side, they differ."""
     differs = 0
     for c in TRITON_PRECISE:
         twin = next((d for d in TRITON_F16 if d["operands"] == c["operands"]), None)
@@ -134,3 +133,36 @@ def test_gpu_nan_and_zero_conventions():
     f = out.view(np.float32)
     assert np.all(out[np.isnan(f)] == 0x7FFFFFFF)
     assert out[0x80, 0x80] == 0 and out[0x80, 0x38] == 0 and out[0, 0x80] == 0
+
+
+# ---- second probe: Triton IMP=0 compiled to mma.sync on float16 (probe_triton_precise.py) ----
+PRECISE = json.loads((DATA / "precise.json").read_text())
+PNPZ = np.load(DATA / "precise.npz")
+
+
+def test_ptx_shows_the_two_paths():
+    imp0 = (DATA / "ptx_imp0_up0.txt").read_text()
+    chained = (DATA / "ptx_imp-1_up0.txt").read_text()
+    assert "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32" in imp0 and "cvt.rn.f16x2.e4m3x2" in imp0
+    assert "wgmma" not in imp0
+    assert "wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3" in chained
+
+
+@pytest.mark.parametrize("case", PRECISE["cases"], ids=lambda c: f"p{c['id']}-{c['operands']}-IMP{c['imp']}-up{int(c['upcast_f16'])}")
+def test_precise_probe(case):
+    a, b = PNPZ[f"{case['operands']}_a"], PNPZ[f"{case['operands']}_b"]
+    if case["upcast_f16"]:
+        acc = F16_STEP
+    else:
+        acc = accumulator("h100-fp8-triton", block_k=32, max_num_imprecise_acc=None if case["imp"] == -1 else case["imp"])
+    got = lowbit.matmul(a, b, "e4m3", "e4m3", accumulator=acc).view(np.int32)
+    bad = np.flatnonzero(got != PNPZ[f"c{case['id']}_out_bits"])
+    assert bad.size == 0, f"{bad.size} outputs differ"
+
+
+def test_interleave_order_is_what_the_data_need():
+    """The plain k order (no interleave) fails on the dense IMP=0 probe: the order matters."""
+    case = next(c for c in PRECISE["cases"] if c["operands"] == "dense" and c["imp"] == 0)
+    plain = dataclasses.replace(lowbit.mac.h100_mma_sync_f16(), interleave_group=None)
+    got = lowbit.matmul(PNPZ["dense_a"], PNPZ["dense_b"], "e4m3", "e4m3", accumulator=plain).view(np.int32)
+    assert (got != PNPZ[f"c{case['id']}_out_bits"]).sum() > 1000

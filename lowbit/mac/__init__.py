@@ -14,9 +14,10 @@ from .accumulators import (  # noqa: F401
     accumulator,
     h100_fp8,
     h100_fp8_triton,
+    h100_mma_sync_f16,
 )
 from .api import dot, matmul  # noqa: F401
 from .mx import mx_matmul  # noqa: F401
 
 __all__ = ["matmul", "dot", "accumulator", "mx_matmul", "Exact", "IEEE", "FusedBlock", "PRESETS", "ROUNDINGS",
-           "h100_fp8", "h100_fp8_triton"]
+           "h100_fp8", "h100_fp8_triton", "h100_mma_sync_f16"]

@@ -112,6 +112,12 @@ class FusedBlock:
         ``split_granule`` elements (ceil(ceil(K/granule)/split_k) granules each, the last
         slice shorter); each slice is accumulated on its own as above and the slices' float32
         results are added in slice order (IEEE float32 add, nearest even): a split-K GEMM.
+      interleave_group / interleave_run: the order in which K's elements meet the steps.
+        None: in order (step s takes elements s·n … s·n+n−1).  Otherwise K is padded with
+        zeros to a multiple of ``interleave_group`` and, within each group, runs of
+        ``interleave_run`` consecutive elements are dealt in turn to the group's
+        group/block_size steps (mma.sync m16n8k16 under Triton's FP8 layout: group 32, run
+        2 — the first step takes k = 0,1,4,5,…, the second k = 2,3,6,7,…).
       nan_bits: the float32 bit pattern of a NaN result (0x7FC00000: IEEE's default quiet
         NaN; the H100 writes 0x7FFFFFFF).
     """
@@ -129,6 +135,8 @@ class FusedBlock:
     promote_chunk: int | None = None
     split_k: int = 1
     split_granule: int = 128
+    interleave_group: int | None = None
+    interleave_run: int = 1
     nan_bits: int = 0x7FC00000
     kind: str = dataclasses.field(default="fused-block", init=False)
 
@@ -150,6 +158,17 @@ class FusedBlock:
         _check_int(k, "split_k", self.split_k, 1)
         _check_int(k, "split_granule", self.split_granule, 1)
         _check_int(k, "nan_bits", self.nan_bits, 0, 0xFFFFFFFF)
+        _check_int(k, "interleave_group", self.interleave_group, 1, none_ok=True)
+        _check_int(k, "interleave_run", self.interleave_run, 1)
+        if self.interleave_group is not None:
+            g, r, n = self.interleave_group, self.interleave_run, self.block_size
+            if g % n or g % r or (g // r) % (g // n):
+                raise ValueError(
+                    f"{k}: interleave_group={g} must be a multiple of block_size={n} and of "
+                    f"interleave_run={r}, with group/run runs dealable evenly to group/block_size steps"
+                )
+            if self.promote_every is not None and self.promote_every % g:
+                raise ValueError(f"{k}: promote_every={self.promote_every} must be a multiple of interleave_group={g}")
         if (self.nan_bits >> 23) & 0xFF != 0xFF or not self.nan_bits & 0x7FFFFF:
             raise ValueError(f"{k}: nan_bits={self.nan_bits:#x} is not a float32 NaN pattern")
         if self.promote_chunk is not None and self.promote_every is None:
@@ -224,8 +243,8 @@ def h100_fp8_triton(block_k: int = 32, max_num_imprecise_acc: int | None = None)
     X <= BLOCK_K) keeps a separate partial chain and adds it into the float32 accumulator
     (IEEE add) once X products (counted in wgmma steps of 32) have been accumulated and at
     the end of every ``tl.dot``, i.e. every ``block_k``.  X > block_k is refused by Triton.
-    X < 32 (0 included) is refused here: the H100 then takes a more precise path (X = 16
-    and X = 0 give identical bits) that is not modelled.
+    X < 32 (0 included) makes Triton fall back to mma.sync on float16-converted operands: the
+    preset is then :func:`h100_mma_sync_f16` (X = 16 and X = 0 give identical bits).
 
     Known to hold, every output bit (Triton 3.6.0, H100 80GB HBM3): the 12 ``triton_dot``
     cases of gemm.npz with X None or 32 (64×64, K = BLOCK_K = 32, e4m3×e4m3, e5m2×e5m2,
@@ -240,13 +259,33 @@ def h100_fp8_triton(block_k: int = 32, max_num_imprecise_acc: int | None = None)
         return h100_fp8(fast_accum=True)
     _check_int("h100-fp8-triton", "max_num_imprecise_acc", max_num_imprecise_acc, 0, block_k, none_ok=True)
     if max_num_imprecise_acc < 32:
-        raise ValueError(
-            f"h100-fp8-triton: max_num_imprecise_acc={max_num_imprecise_acc} (< 32, one wgmma step) takes a "
-            "different, more precise path on the H100 that lowbit does not model yet; "
-            "allowed: None or 32..block_k"
-        )
+        return h100_mma_sync_f16()
     every = -(-max_num_imprecise_acc // 32) * 32  # Triton counts whole wgmma steps of 32
     return dataclasses.replace(h100_fp8(fast_accum=True), promote_every=every, promote_chunk=block_k)
+
+
+def h100_mma_sync_f16() -> FusedBlock:
+    """The path Triton takes for FP8 ``tl.dot`` with ``max_num_imprecise_acc < 32`` on an H100.
+
+    Triton's AccelerateMatmul refuses wgmma (MMAv3) for FP8 with a float32 accumulator when
+    fewer than 32 imprecise accumulations are allowed, and falls back to MMAv2: the PTX
+    (``vectors/hardware/h100/probes/ptx_imp0_up0.txt``) converts FP8 pairs to float16
+    exactly (``cvt.rn.f16x2.e4m3x2``) and chains ``mma.sync.aligned.m16n8k16 .f32.f16.f16.f32``
+    along K.  Rule found from the probes: steps of 16 products, each step taking, within every
+    32 elements of K, the runs of 2 dealt to it (k = 0,1,4,5,… then 2,3,6,7,…: Triton's FP8
+    operand layout); E = max operand-exponent sum and accumulator exponent; products and
+    accumulator truncated toward zero to 2^(E−25); sum truncated toward zero to 24 significant
+    bits; chained over all of K (no promotion); NaN bits 0x7FFFFFFF.
+
+    Known to hold, every output bit (Triton 3.6.0, H100 80GB HBM3): the 6 gemm.npz cases with
+    max_num_imprecise_acc=0 (64×64, K = BLOCK_K = 32; e4m3×e4m3, e5m2×e5m2, e4m3×e5m2;
+    every-code and Gaussian operands), the IMP=0 re-recordings and crafted dots of
+    ``probes/`` (every single product, two-term, one large + 31 small, dense random codes),
+    and K = 256 with BLOCK_K = 64 for IMP 0 and 16.
+    """
+    return FusedBlock(block_size=16, frac_bits=25, align="operands", term_rounding="toward_zero",
+                      acc_rounding="toward_zero", acc_in_max=True, sum_bits=24, sum_rounding="toward_zero",
+                      interleave_group=32, interleave_run=2, nan_bits=0x7FFFFFFF)
 
 
 PRESETS = {"h100-fp8": h100_fp8, "h100-fp8-triton": h100_fp8_triton}

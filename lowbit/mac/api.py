@@ -127,6 +127,13 @@ def _run(acc, fa, fb, ca, cb, out):
     if not isinstance(acc, FusedBlock):  # pragma: no cover - accumulator() only builds the three kinds
         raise TypeError(f"unsupported accumulator {acc!r}")
     r = ROUNDINGS.index
+    if acc.interleave_group is not None:
+        if ca.shape[1] % acc.interleave_group and (ta.sig[0] != 0 or tb.sig[0] != 0 or ta.special[0] or tb.special[0]):
+            raise ValueError(
+                f"interleave_group={acc.interleave_group} pads K={ca.shape[1]} with code 0, which is not zero in "
+                f"{fa.name!r} or {fb.name!r}; allowed: K a multiple of {acc.interleave_group} for these formats"
+            )
+        ca, cb = _interleave(ca, cb, acc)
     Kdim = ca.shape[1]
     granules = -(-Kdim // acc.split_granule)
     per = max(1, -(-granules // acc.split_k)) * acc.split_granule
@@ -143,3 +150,30 @@ def _run(acc, fa, fb, ca, cb, out):
         )
         total = part if total is None else (total + part).astype(np.float32)
     out[...] = total
+
+
+def interleave_order(K: int, group: int, run: int, block_size: int) -> np.ndarray:
+    """Positions of K (padded to a multiple of ``group``) in the order the steps meet them.
+
+    Within each group, runs of ``run`` consecutive positions are dealt in turn to the
+    group/block_size steps; step s's positions come before step s+1's.
+    """
+    steps = group // block_size
+    order = []
+    for g0 in range(0, -(-K // group) * group, group):
+        runs = [np.arange(g0 + t * run, g0 + (t + 1) * run) for t in range(group // run)]
+        for s in range(steps):
+            order.extend(runs[s::steps])
+    return np.concatenate(order) if order else np.zeros(0, np.int64)
+
+
+def _interleave(ca, cb, acc):
+    """Pad K with code 0 (+0 in every format) and permute it into step order (exact: zero
+    products take no part in a step)."""
+    K = ca.shape[1]
+    Kp = -(-K // acc.interleave_group) * acc.interleave_group
+    if Kp != K:
+        ca = np.concatenate([ca, np.zeros((ca.shape[0], Kp - K), ca.dtype)], axis=1)
+        cb = np.concatenate([cb, np.zeros((cb.shape[0], Kp - K), cb.dtype)], axis=1)
+    p = interleave_order(K, acc.interleave_group, acc.interleave_run, acc.block_size)
+    return np.ascontiguousarray(ca[:, p]), np.ascontiguousarray(cb[:, p])
