@@ -36,6 +36,8 @@ def fitted(c):
         return dist == "allcodes" or (dist == "normal" and M == 64 and K <= 1000)
     if fam == "f32" and prm.get("input_precision") == "tf32":
         return dist in ("normal", "allcodes") and M == 64 and K in (16, 64, 256)
+    if fam == "f32" and prm.get("input_precision") == "tf32x3":
+        return dist in ("normal", "allcodes") and M == 64 and K <= 1000
     if fam == "f32" and prm.get("input_precision") == "ieee":
         return (dist == "normal" and K in (16, 256, 4096)) or (dist == "allcodes" and K == 64 and M == 64)
     return False
@@ -143,18 +145,16 @@ def test_triton_fp16_accumulator(rec):
 # --------------------------------------------------------------------------------------
 # float32 operands: Triton tf32 and ieee
 # --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("prec", ["tf32", "ieee"])
+@pytest.mark.parametrize("prec", ["tf32", "tf32x3", "ieee"])
 def test_triton_float32_inputs(rec, prec):
     meta, ops, outs = rec
     cs = select(meta, lambda c: c["fam"] == "f32" and c["params"].get("input_precision") == prec
                 and c["K"] <= (1024 if prec == "ieee" else 4096))
     assert len(cs) >= 10
-    acc = P.h100_tf32_triton(32, prec)
-    rnd = "toward_zero" if prec == "tf32" else "none"
     bad = {}
     for c in cs:
         a, b = operands(ops, c)
-        got = P.matmul_float32(a, b, accumulator=acc, input_rounding=rnd).view(np.uint32)
+        got = P.triton_dot_float32(a, b, input_precision=prec, block_k=32).view(np.uint32)
         want = outs[f"out_{c['id']}"]
         bad[c["id"]] = mismatches(got, want)
         if c["dist"] == "crafted" and prec == "ieee":
@@ -213,8 +213,8 @@ def test_bad_preset_arguments():
         P.h100_bf16_triton(block_k=48)
     with pytest.raises(ValueError, match="acc='float64'"):
         P.h100_fp16_triton(acc="float64")
-    with pytest.raises(ValueError, match="input_precision='tf32x3' is not modelled"):
-        P.h100_tf32_triton(input_precision="tf32x3")
+    with pytest.raises(ValueError, match="input_precision='bf16x3' is not modelled"):
+        P.h100_tf32_triton(input_precision="bf16x3")
     with pytest.raises(ValueError, match="input_rounding='nearest'"):
         P.float32_fields(np.zeros(2, np.uint32), "nearest")
     with pytest.raises(TypeError, match="float32 or uint32"):

@@ -149,9 +149,19 @@ def h100_tf32_triton(block_k: int = 32, input_precision: str = "tf32") -> FusedB
     where the part of a term below 2^(E−58) would decide a tie (a sticky bit is not kept), a
     case no recorded operand reached.
 
-    Known to hold: every recorded Triton float32 case of the two settings (64×64, K 16..4096;
+    ``"tf32x3"`` (Triton's 3xTF32, read from its PTX: ``cvt.rna.tf32.f32``, ``sub.f32``, three
+    groups of ``wgmma m64n64k8 tf32`` per ``tl.dot``, ``add.f32``): each operand x splits into
+    big = x rounded to TF32 (nearest, ties away) and small = x − big (exact in float32; the
+    tensor core then drops small's 13 low fraction bits); per ``tl.dot`` (``block_k`` of K) a
+    chain from 0 runs over small_a·big_b, then big_a·small_b, then big_a·big_b (8-product
+    steps as ``"tf32"``), and its float32 result is added to the accumulator (IEEE add,
+    nearest even).  Expressed as this fused-block with ``promote_every = 3·block_k`` over the
+    operands rearranged by :func:`tf32x3_operands`; :func:`triton_dot_float32` does both.
+
+    Known to hold: every recorded Triton float32 case of the three settings (64×64, K 16..4096;
     1024×1024, K 1024 and 4096; wide-exponent, Gaussian, heavy-tailed, crafted, including
-    inputs with bits below TF32's precision).  ``"tf32x3"`` is not modelled (open).
+    inputs with bits below TF32's precision), except float32 overflow in the middle of an
+    "ieee" chain (see above).
     """
     if block_k not in (16, 32, 64, 128, 256):
         raise ValueError(f"h100-tf32-triton: block_k={block_k!r} is not allowed; allowed: 16, 32, 64, 128, 256")
@@ -160,8 +170,62 @@ def h100_tf32_triton(block_k: int = 32, input_precision: str = "tf32") -> FusedB
     if input_precision == "ieee":
         return dataclasses.replace(_tensor_core(1), frac_bits=58, sum_rounding="nearest_even",
                                    acc_rounding="toward_zero")
+    if input_precision == "tf32x3":
+        return dataclasses.replace(_tensor_core(8), promote_every=3 * block_k)
     raise ValueError(
-        f"h100-tf32-triton: input_precision={input_precision!r} is not modelled; allowed: 'tf32', 'ieee'")
+        f"h100-tf32-triton: input_precision={input_precision!r} is not modelled; allowed: 'tf32', 'tf32x3', 'ieee'")
+
+
+def _tf32_rna(x):
+    """float32 -> the nearest TF32 value (ties away from zero: PTX cvt.rna.tf32.f32), as float32."""
+    b = x.view(np.uint32).astype(np.int64)
+    finite = ((b >> 23) & 0xFF) != 0xFF
+    return np.where(finite, (b + 0x1000) & ~np.int64(0x1FFF), b).astype(np.uint32).view(np.float32)
+
+
+def tf32x3_operands(a, b, block_k: int = 32):
+    """Rearrange float32 A (M×K) and B (K×N) for the 3xTF32 chain of :func:`h100_tf32_triton`.
+
+    Operands ±Inf or NaN take no part in the two small-part segments (Triton replaces the NaN
+    small-part sum they cause by 0; the big part carries them into the result).  Per block of ``block_k`` along K (zero-padded at the end), A becomes [small_a | big_a |
+    big_a] and B [big_b ; small_b ; big_b], so that one fused-block chain over the new K
+    (3·block_k per block, promoted after each) runs small_a·big_b, big_a·small_b, big_a·big_b.
+    Returns float32 arrays of shapes M×3K' and 3K'×N (K' = K rounded up to block_k).
+    """
+    a = np.asarray(a, dtype=np.float32) if np.asarray(a).dtype != np.uint32 else np.asarray(a).view(np.float32)
+    b = np.asarray(b, dtype=np.float32) if np.asarray(b).dtype != np.uint32 else np.asarray(b).view(np.float32)
+    K = a.shape[1]
+    pad = -K % block_k
+    a = np.pad(a, ((0, 0), (0, pad)))
+    b = np.pad(b, ((0, pad), (0, 0)))
+    with np.errstate(invalid="ignore"):
+        a_big = _tf32_rna(a)
+        a_small = (a - a_big).astype(np.float32)
+        b_big = _tf32_rna(b)
+        b_small = (b - b_big).astype(np.float32)
+    # Triton replaces a NaN small-part sum by 0.  An operand x = ±Inf or NaN makes small = NaN,
+    # so every small-part sum it enters is NaN and dropped, while the big part carries the Inf
+    # or NaN into the result: zeroing such operands inside the small-part segments is the same.
+    a_small[~np.isfinite(a_small)] = 0
+    b_small[~np.isfinite(b_small)] = 0
+    a_big_s = np.where(np.isfinite(a_big), a_big, np.float32(0))
+    b_big_s = np.where(np.isfinite(b_big), b_big, np.float32(0))
+    ta, tb = [], []
+    for k0 in range(0, a.shape[1], block_k):
+        s = slice(k0, k0 + block_k)
+        ta += [a_small[:, s], a_big_s[:, s], a_big[:, s]]
+        tb += [b_big_s[s, :], b_small[s, :], b_big[s, :]]
+    return np.concatenate(ta, axis=1), np.concatenate(tb, axis=0)
+
+
+def triton_dot_float32(a, b, *, input_precision: str = "tf32", block_k: int = 32) -> np.ndarray:
+    """Triton ``tl.dot`` on float32 operands on an H100, one of "tf32", "tf32x3", "ieee" (float32 result)."""
+    acc = h100_tf32_triton(block_k, input_precision)
+    if input_precision == "tf32x3":
+        a, b = tf32x3_operands(a, b, block_k)
+        return matmul_float32(a, b, accumulator=acc, input_rounding="toward_zero")
+    return matmul_float32(a, b, accumulator=acc,
+                          input_rounding="toward_zero" if input_precision == "tf32" else "none")
 
 
 def h100_int8() -> Exact:
