@@ -166,3 +166,26 @@ def test_interleave_order_is_what_the_data_need():
     plain = dataclasses.replace(lowbit.mac.h100_mma_sync_f16(), interleave_group=None)
     got = lowbit.matmul(PNPZ["dense_a"], PNPZ["dense_b"], "e4m3", "e4m3", accumulator=plain).view(np.int32)
     assert (got != PNPZ[f"c{case['id']}_out_bits"]).sum() > 1000
+
+
+# ---- third probe: which shapes cuBLASLt splits (probe_splitk.py; 8x8 outputs kept) ----
+SPLITK = json.loads((DATA / "splitk.json").read_text())
+SNPZ = np.load(DATA / "splitk.npz")
+# split_k per (M, N) at K = 16384 with fast_accum=True, read off the probe; every other
+# recorded shape (K 1024 and 4096, and fast_accum=False everywhere) is unsplit.
+OBSERVED_SPLIT = {(16, 16): 6, (32, 32): 6, (64, 64): 6, (128, 128): 6, (256, 256): 2, (16, 1024): 5, (1024, 16): 5}
+
+
+def _split_of(c):
+    return OBSERVED_SPLIT[(c["M"], c["N"])] if c["fast_accum"] and c["K"] == 16384 else 1
+
+
+@pytest.mark.parametrize("case", SPLITK["cases"], ids=lambda c: f"{c['M']}x{c['N']}x{c['K']}-fast{int(c['fast_accum'])}")
+def test_split_k_probe(case):
+    a, b = SNPZ[f"s{case['sid']}_a"], SNPZ[f"s{case['sid']}_b"]
+    acc = accumulator("h100-fp8", fast_accum=case["fast_accum"], split_k=_split_of(case))
+    got = lowbit.matmul(a, b, "e4m3", "e4m3", accumulator=acc).view(np.int32)
+    assert np.array_equal(got, SNPZ[f"c{case['id']}_out_bits"])
+    if _split_of(case) > 1:  # the split is visible in the data
+        plain = lowbit.matmul(a, b, "e4m3", "e4m3", accumulator=accumulator("h100-fp8", fast_accum=True))
+        assert not np.array_equal(plain.view(np.int32), SNPZ[f"c{case['id']}_out_bits"])

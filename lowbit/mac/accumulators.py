@@ -219,7 +219,9 @@ def h100_fp8(fast_accum: bool = False, split_k: int = 1) -> FusedBlock:
       K ∈ {16, 48, 80, 144, 208}, e4m3×e5m2 and e5m2×e4m3 at K = 256;
     - scales (2^120, 2^−120), (2^64, 2^64) → ±Inf, (2^−70, 2^−70) → 0, (0.1, 0.7), (1/3, 3),
       (1.7, 1e−3), (3e38, 1); bfloat16 output with scales (1, 1), (0.75, 0.125), (0.1, 0.7);
-    - split-K: 16×16×16384 with fast_accum=True is ``split_k=6`` (6 slices of 2816 elements).
+    - split-K, fast_accum=True, K = 16384 (8×8 outputs of each): ``split_k=6`` for M = N ∈
+      {16, 32, 64, 128}, 2 for 256×256, 5 for 16×1024 and 1024×16; unsplit (1) at K ≤ 4096
+      for these shapes and with fast_accum=False everywhere probed.
 
     Not covered: e5m2×e5m2 (cuBLASLt refuses it); other split-K shapes (cuBLASLt's heuristic
     is not modelled: pass ``split_k`` when known); NaN bits of bfloat16 output; other GPUs,
