@@ -53,7 +53,7 @@ def build(out, only=None, progress: bool = False) -> dict:
 
     A full build also writes ``MANIFEST.json`` and removes stale files from the folders the
     families own (never from ``hardware/`` or ``reference/``).  A partial build updates the
-    manifest entries of the files it writes when a manifest exists.
+    manifest entries of the files it writes (or starts a manifest listing only them).
     Returns the manifest dictionary of the files written.
     """
     out = Path(out)
@@ -78,7 +78,7 @@ def build(out, only=None, progress: bool = False) -> dict:
         manifest["files"].update(files)
         manifest["files"] = dict(sorted(manifest["files"].items()))
     else:
-        return _manifest(files)
+        manifest = _manifest(files)  # a partial tree: its manifest lists what was built
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
 
