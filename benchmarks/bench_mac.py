@@ -3,7 +3,8 @@
 Run:  python benchmarks/bench_mac.py [--m 256 --k 4096 --n 256] [--repeat 3]
 
 Reports, on an M×K×N product of FP8 E4M3 codes drawn from N(0, 1):
-- ``h100-fp8`` (fast_accum False and True) and ``exact``: MAC/s (goal for h100-fp8 on the
+- ``h100-fp8`` (fast_accum False and True), ``h100-fp8-triton`` with max_num_imprecise_acc=0
+  (the mma.sync float16 path) and ``exact``: MAC/s (goal for h100-fp8 on the
   2-core machine: >= 50 M MAC/s);
 - ``ieee`` float32 sequential: MAC/s, and its ratio to numpy.matmul (float32, BLAS) on the
   same decoded operands (numpy.matmul does not round like any named order: it is the
@@ -51,6 +52,7 @@ def main(argv=None) -> int:
     rows = []
     for label, acc in [("h100-fp8 fast_accum=False", lowbit.mac.accumulator("h100-fp8", fast_accum=False)),
                        ("h100-fp8 fast_accum=True", lowbit.mac.accumulator("h100-fp8", fast_accum=True)),
+                       ("h100-fp8-triton IMP=0", lowbit.mac.accumulator("h100-fp8-triton", max_num_imprecise_acc=0)),
                        ("exact", "exact"),
                        ("ieee float32 sequential", "ieee")]:
         t = best_of(lambda acc=acc: lowbit.matmul(a, b, "e4m3", "e4m3", accumulator=acc), args.repeat)

@@ -2,7 +2,8 @@
 
 ``matmul`` / ``dot`` take element codes; ``accumulator(name, **params)`` builds the adder
 model (``exact``, ``ieee``, ``fused-block``) or a hardware preset (``h100-fp8``,
-``h100-fp8-triton``) as data.
+``h100-fp8-triton``; ``h100_mma_sync_f16()`` for Triton's max_num_imprecise_acc < 32) as data;
+``mx_matmul`` is OCP MX DotGeneral on :class:`lowbit.mx.MXArray` operands.
 """
 
 from .accumulators import (  # noqa: F401
