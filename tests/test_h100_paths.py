@@ -326,3 +326,36 @@ def test_cuda_bad_input():
     if not C.available():
         with pytest.raises(RuntimeError, match="no CUDA GPU"):
             C.matmul(a, b, "float8_e4m3fn", "float8_e4m3fn", accumulator="h100-fp8")
+
+
+def test_mma_sync_k16_single_instruction(rec):
+    """Triton FP8 max_num_imprecise_acc=0 (mma.sync m16n8k16 on float16-converted operands), K = 16.
+
+    The k order was READ from the every-code case (e4m3_allcodes_64x64x16; 5 candidate orders tried,
+    this one alone gives 4096/4096 outputs): that case is the fitting set and is checked here
+    with the contiguous order shown to fail, so the order is what the test pins.  Gaussian and
+    heavy-tailed K=16 cases agree too but do not discriminate between orders.
+    """
+    import dataclasses
+    import ml_dtypes
+
+    meta, ops, outs = rec
+    cs = [c for c in meta["cases"] if c["fam"] == "e4m3" and c["K"] == 16 and c["M"] == 64
+          and c["params"].get("max_num_imprecise_acc") == 0]
+    assert len(cs) == 9
+    acc = dataclasses.replace(P.h100_fp16(), block_size=8)
+
+    def run(c, order):
+        a, b = operands(ops, c)
+        a16 = a.view(ml_dtypes.float8_e4m3fn).astype(np.float16).view(np.uint16)[:, order]
+        b16 = b.view(ml_dtypes.float8_e4m3fn).astype(np.float16).view(np.uint16)[order, :]
+        return lowbit.matmul(np.ascontiguousarray(a16), np.ascontiguousarray(b16), "float16", "float16",
+                             accumulator=acc).view(np.uint32)
+
+    for c in cs:
+        want = outs[f"out_{c['id']}"]
+        assert mismatches(run(c, P.mma_sync_k_order(16)), want) == 0, c["id"]
+        if c["dist"] == "allcodes":
+            assert mismatches(run(c, np.arange(16)), want) > 100
+    with pytest.raises(ValueError, match="K=20 must be"):
+        P.mma_sync_k_order(20)

@@ -28,10 +28,8 @@ def preset_output(c, a, b):
             acc = P.h100_fp16(split_k=split) if fam == "f16" else P.h100_bf16(split_k=split)
             out = "float32" if c["out_dtype"] == "uint32" else FMT[fam]
         return P.h100_output(lowbit.matmul(a, b, FMT[fam], FMT[fam], accumulator=acc), out)
-    if fam == "f32" and path == "triton_dot" and prm["input_precision"] in ("tf32", "ieee"):
-        prec = prm["input_precision"]
-        return P.matmul_float32(a, b, accumulator=P.h100_tf32_triton(32, prec),
-                                input_rounding="toward_zero" if prec == "tf32" else "none").view(np.uint32)
+    if fam == "f32" and path == "triton_dot":
+        return P.triton_dot_float32(a, b, input_precision=prm["input_precision"], block_k=32).view(np.uint32)
     if fam == "e4m3" and (path == "scaled_mm" or prm.get("max_num_imprecise_acc") == -1):
         from lowbit.mac import accumulator  # the MAC helper's FP8 presets, on shapes they were not fitted on
         acc = (accumulator("h100-fp8", fast_accum=prm["fast_accum"]) if path == "scaled_mm"
