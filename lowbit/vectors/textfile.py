@@ -79,7 +79,8 @@ def render(vf: VectorFile) -> bytes:
             lines.append(f"// {key}: {part}" if i == 0 else f"//   {part}")
     lines.append("// columns: " + " ".join(c.name for c in vf.columns))
     for c in vf.columns:
-        lines.append(f"//   {c.name} ({c.digits} hex digits): {c.meaning}")
+        if c.meaning:
+            lines.append(f"//   {c.name} ({c.digits} hex digits): {c.meaning}")
     lines.append(f"// cases: {n}")
     head = ("\n".join(lines) + "\n").encode("utf-8")
     parts = []
