@@ -18,7 +18,9 @@ ROOT = Path(__file__).resolve().parents[1] / "vectors"
 FILES = sorted(json.loads((ROOT / "MANIFEST.json").read_text())["files"])
 REQUIRED = {"encode": ("operation", "source", "format", "profile", "rounding", "overflow", "rules", "spec",
                        "inputs", "compare", "lowbit", "command"),
-            "decode": ("operation", "format", "spec", "inputs", "compare", "lowbit", "command")}
+            "decode": ("operation", "format", "spec", "inputs", "compare", "lowbit", "command"),
+            "mx": ("operation", "source", "format", "profile", "scale_rule", "rounding", "spec", "inputs", "compare",
+                   "lowbit", "command")}
 
 
 def test_every_file_is_self_describing_and_machine_readable():
