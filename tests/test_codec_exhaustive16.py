@@ -90,3 +90,26 @@ def test_nan_rule_quiet_payload_is_numpy_float64_to_float32():
     np.testing.assert_array_equal(lowbit.encode(x, "float32", nan="quiet_payload"), ml_codes(x, "float32"))
     # and 'payload' (no quieting) is numpy's float64 -> float16 cast
     np.testing.assert_array_equal(lowbit.encode(x, "float16", nan="payload"), ml_codes(x, "float16"))
+
+
+@pytest.mark.parametrize("name", ["float8_e4m3fn", "float4_e2m1fn", "int8"])
+def test_every_thread_count_gives_the_same_codes(name):
+    """The module runs the kernels on one thread (see serial_numba); here the same inputs go
+    through the parallel loops on every available thread, on both encode paths (kernel below
+    2^18 elements, table above) and through decode: identical codes, equal to ml_dtypes."""
+    import numba
+
+    x = SOURCES["bfloat16"].astype(np.float32)
+    big = np.tile(x, 4)
+    expect, expect_big = ml_codes(x, name), ml_codes(big, name)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS
+        np.testing.assert_array_equal(lowbit.encode(x, name, profile="ml_dtypes"), expect)
+        np.testing.assert_array_equal(lowbit.encode(big, name, profile="ml_dtypes"), expect_big)
+        codes = np.tile(np.arange(lowbit.format(name).num_codes, dtype=np.uint16), 300).astype(lowbit.format(name).code_dtype)
+        many = lowbit.decode(codes, name)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(many.view(np.uint64), lowbit.decode(codes, name).view(np.uint64))
