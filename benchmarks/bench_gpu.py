@@ -3,6 +3,7 @@
 Run on a machine with a CUDA GPU (and torch with CUDA for the hardware side):
 
     python benchmarks/bench_gpu.py [--sizes 1024 4096] [--json out.json]
+    python benchmarks/bench_gpu.py --cpu     # CPU rate of each H100 path preset (no GPU needed)
 
 For each size S: random FP8 E4M3 operands (Gaussian, cast by torch), the hardware's
 ``torch._scaled_mm`` result (cuBLASLt, fast_accum False, float32 output), lowbit's GPU
@@ -20,13 +21,50 @@ import time
 import numpy as np
 
 
+def cpu_rates(M=256, K=4096, N=256):
+    """CPU (this machine) rate of each H100 path preset on an M×K×N product, against
+    numpy.matmul on the same decoded operands in the same run (the anchor)."""
+    import lowbit
+    from lowbit.mac import h100_paths as P
+
+    rng = np.random.default_rng(0)
+    a32 = rng.normal(size=(M, K)).astype(np.float32)
+    b32 = rng.normal(size=(K, N)).astype(np.float32)
+    t = time.perf_counter()
+    np.matmul(a32, b32)
+    anchor = time.perf_counter() - t
+    rows = []
+    for fmt, name, acc in (("float16", "h100-fp16", P.h100_fp16()), ("bfloat16", "h100-bf16", P.h100_bf16()),
+                           ("float16", "h100-fp16-triton acc=float16", P.h100_fp16_triton(acc="float16"))):
+        import ml_dtypes
+        dt = np.float16 if fmt == "float16" else ml_dtypes.bfloat16
+        a = a32.astype(dt).view(np.uint16)
+        b = b32.astype(dt).view(np.uint16)
+        lowbit.matmul(a[:8, :64], b[:64, :8], fmt, fmt, accumulator=acc)  # compile
+        t = time.perf_counter()
+        lowbit.matmul(a, b, fmt, fmt, accumulator=acc)
+        rows.append((name, time.perf_counter() - t))
+    for prec in ("tf32", "tf32x3", "ieee"):
+        P.triton_dot_float32(a32[:8, :64], b32[:64, :8], input_precision=prec)  # compile
+        t = time.perf_counter()
+        P.triton_dot_float32(a32, b32, input_precision=prec)
+        rows.append((f"h100-tf32-triton {prec}", time.perf_counter() - t))
+    print(f"CPU, {M}x{K}x{N}: numpy.matmul float32 {anchor:.4f} s")
+    for name, sec in rows:
+        print(f"  {name:32s} {sec:7.3f} s  {M * K * N / sec / 1e6:8.1f} M MAC/s  {sec / anchor:8.0f} x numpy")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[1024, 4096])
     ap.add_argument("--cpu-size", type=int, default=256)
     ap.add_argument("--json")
     ap.add_argument("--budget", type=float, default=240.0, help="skip a size estimated to take longer (s)")
+    ap.add_argument("--cpu", action="store_true", help="CPU rates of the H100 path presets only")
     args = ap.parse_args()
+    if args.cpu:
+        cpu_rates()
+        return
 
     import torch
 
