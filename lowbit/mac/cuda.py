@@ -299,6 +299,21 @@ def matmul(a_codes, b_codes, a_format, b_format, *, accumulator, threads: int = 
     ca = codes_for_kernel(a, fa, "a_codes")
     cb = codes_for_kernel(b, fb, "b_codes")
     ta, tb = tables(fa), tables(fb)
+    if acc.interleave_group is not None:  # the step order of K, as lowbit.mac.api does it
+        from .api import interleave_order
+
+        K0 = ca.shape[1]
+        Kp = -(-K0 // acc.interleave_group) * acc.interleave_group
+        if Kp != K0:
+            if ta.sig[0] != 0 or tb.sig[0] != 0 or ta.special[0] or tb.special[0]:
+                raise ValueError(
+                    f"interleave_group={acc.interleave_group} pads K={K0} with code 0, which is not zero in "
+                    f"{fa.name!r} or {fb.name!r}; allowed: K a multiple of {acc.interleave_group} for these formats")
+            ca = np.concatenate([ca, np.zeros((ca.shape[0], Kp - K0), ca.dtype)], axis=1)
+            cb = np.concatenate([cb, np.zeros((Kp - K0, cb.shape[1]), cb.dtype)], axis=0)
+        p = interleave_order(K0, acc.interleave_group, acc.interleave_run, acc.block_size)
+        ca = np.ascontiguousarray(ca[:, p])
+        cb = np.ascontiguousarray(cb[p, :])
     M, K = ca.shape
     N = cb.shape[1]
     r = ROUNDINGS.index

@@ -266,27 +266,6 @@ def h100_output(c, out_dtype: str = "float32") -> np.ndarray:
     return r
 
 
-MMA_SYNC_K16_ORDER = (0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15)
-
-
-def mma_sync_k_order(K: int) -> np.ndarray:
-    """The order in which one ``mma.sync.m16n8k16`` FP16 instruction on an H100 takes its 16 K.
-
-    Found with Triton's FP8 ``max_num_imprecise_acc=0`` path, whose PTX converts E4M3 to
-    float16 (``cvt.rn.f16x2.e4m3x2``) and runs ``mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32``
-    (vectors/hardware/h100/paths/triton_ptx.json): the instruction is two 8-product steps of
-    the FP16 rule (2^(E−25) grid, truncation toward zero, 24 bits), the first over the K with
-    k mod 4 ∈ {0, 1}, the second over k mod 4 ∈ {2, 3}.  ``h100_fp16()``'s fused-block with
-    ``block_size=8`` over operands permuted by this order reproduces every recorded K=16 case
-    (one instruction).  How the instruction's float32 C input enters (K > 16) is NOT known:
-    the plain chain fails there, so no preset is built on it.
-    """
-    if isinstance(K, bool) or not isinstance(K, int) or K < 0 or K % 16:
-        raise ValueError(f"K={K!r} must be a non-negative multiple of 16 (whole mma.sync k16 steps)")
-    base = np.array(MMA_SYNC_K16_ORDER)
-    return np.concatenate([base + k0 for k0 in range(0, K, 16)]) if K else np.zeros(0, np.int64)
-
-
 PRESETS = {
     "h100-fp16": h100_fp16,
     "h100-bf16": h100_bf16,
@@ -363,6 +342,20 @@ def matmul_float32(a_bits, b_bits, *, accumulator: FusedBlock, input_rounding: s
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
         raise ValueError(f"shapes do not match: a {a.shape} (M×K), b {b.shape} (K×N)")
     acc = accumulator
+    if a.dtype == np.uint32:
+        a = a.view(np.float32)
+    if b.dtype == np.uint32:
+        b = b.view(np.float32)
+    if acc.interleave_group is not None:  # the step order of K, as lowbit.mac.api does it
+        from .api import interleave_order
+
+        K0 = a.shape[1]
+        pad = -K0 % acc.interleave_group
+        a = np.pad(a, ((0, 0), (0, pad)))
+        b = np.pad(b, ((0, pad), (0, 0)))
+        p = interleave_order(K0, acc.interleave_group, acc.interleave_run, acc.block_size)
+        a = np.ascontiguousarray(a[:, p])
+        b = np.ascontiguousarray(b[p, :])
     M, Kdim = a.shape
     out = np.zeros((M, b.shape[1]), np.float32)
     granules = -(-Kdim // acc.split_granule)

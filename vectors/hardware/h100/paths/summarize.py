@@ -30,6 +30,10 @@ def preset_output(c, a, b):
         return P.h100_output(lowbit.matmul(a, b, FMT[fam], FMT[fam], accumulator=acc), out)
     if fam == "f32" and path == "triton_dot":
         return P.triton_dot_float32(a, b, input_precision=prm["input_precision"], block_k=32).view(np.uint32)
+    if fam == "e4m3" and path == "triton_dot" and prm.get("max_num_imprecise_acc") == 0:
+        from lowbit.mac import accumulator
+        acc = accumulator("h100-fp8-triton", block_k=prm["block_k"], max_num_imprecise_acc=0)
+        return lowbit.matmul(a, b, "float8_e4m3fn", "float8_e4m3fn", accumulator=acc).view(np.uint32)
     if fam == "e4m3" and (path == "scaled_mm" or prm.get("max_num_imprecise_acc") == -1):
         from lowbit.mac import accumulator  # the MAC helper's FP8 presets, on shapes they were not fitted on
         acc = (accumulator("h100-fp8", fast_accum=prm["fast_accum"]) if path == "scaled_mm"
