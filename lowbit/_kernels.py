@@ -374,6 +374,19 @@ def encode_array(bits_in, p, srbits, out):
     return flags[0]
 
 
+@numba.njit(cache=True)
+def encode_array_serial(bits_in, p, srbits, out):
+    """:func:`encode_array` on one thread: for small arrays, where starting threads costs more."""
+    use_sr = srbits.shape[0] == bits_in.shape[0]
+    f = 0
+    for i in range(bits_in.shape[0]):
+        r = srbits[i] if use_sr else np.int64(0)
+        code, fl = encode_one(np.int64(bits_in[i]), p, r)
+        out[i] = code
+        f |= fl
+    return f
+
+
 @numba.njit(cache=True, inline="always")
 def _signed_nan(sign):
     # copySign sets a NaN's sign bit (IEEE 754-2019 §5.5.1); LLVM may fold a negated NaN constant.

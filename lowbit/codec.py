@@ -148,7 +148,8 @@ def encode(
         (K.gather_f32 if arr.dtype == np.float32 else K.gather_16)(raw, table, out)
         flags = 0
     else:
-        flags = K.encode_array(raw, params(fmt, rules, arr.dtype, nb), sr, out) if n else 0
+        kernel = K.encode_array if n >= _PARALLEL_MIN_N else K.encode_array_serial
+        flags = kernel(raw, params(fmt, rules, arr.dtype, nb), sr, out) if n else 0
     if flags & K.FLAG_NAN_ERROR:
         raise ValueError(
             f"NaN input has no code in {fmt.name!r} (the format has no NaN); "
@@ -163,6 +164,7 @@ def encode(
 
 
 _TABLE_MIN_N = 1 << 18  # below this, building a table costs more than encoding directly
+_PARALLEL_MIN_N = 1 << 16  # below this, starting threads costs more than the work
 
 
 @lru_cache(maxsize=64)

@@ -315,6 +315,8 @@ def format(spec) -> Format:  # noqa: A001 - the public name users expect: lowbit
     """
     if isinstance(spec, Format):
         return spec
+    if spec is None:
+        raise TypeError("format is None; pass a name, a numpy/ml_dtypes dtype or a lowbit.Format")
     if isinstance(spec, str):
         key = spec.strip().lower()
     else:
