@@ -267,3 +267,8 @@ def test_register_refuses_a_taken_name(scratch_registry):
     with pytest.raises(ValueError, match="'e5m2' is already registered"):
         lowbit.register(lowbit.Format("mine", 4, 3, 8, "fnuz"), "e5m2")
     assert lowbit.format("e5m2").name == "float8_e5m2"
+
+
+def test_format_none_is_a_type_error():
+    with pytest.raises(TypeError, match="format is None"):
+        lowbit.format(None)
