@@ -112,3 +112,22 @@ def test_bad_npy(tmp_path):
     np.save(tmp_path / "f32.npy", np.zeros(vf.cases, np.float32))
     with pytest.raises(VectorFormatError, match="needs 1-byte elements"):
         check_files(ML_E4M3, tmp_path / "f32.npy")
+
+
+def test_block_and_dot_vectors_check_with_their_own_columns(tmp_path):
+    dot = ROOT / "dot/float8_e4m3fnxfloat8_e4m3fn/h100-fp8.txt"
+    vf = read(dot)
+    res = vf.column("result").astype(np.uint32).copy()
+    res[4] ^= 1  # the kernel's last bit differs in case 5
+    (tmp_path / "dot.txt").write_text("".join(f"{v:08x}\n" for v in res))
+    r = check_files(dot, tmp_path / "dot.txt")
+    assert [(m.case, m.column) for m in r.mismatches] == [(4, "result")]
+    mx = ROOT / "mx/mxfp4/floor-spec.txt"
+    vf = read(mx)
+    x = [vf.column(f"x{i}") for i in range(32)]
+    scale = vf.column("scale").astype(np.int64).copy()
+    scale[2] += 1
+    lines = [" ".join(f"{int(c[r]):08x}" for c in x) + f" {scale[r]:02x}\n" for r in range(vf.cases)]
+    (tmp_path / "mx.txt").write_text("".join(lines[::-1]))  # any order: matched by the 32 inputs
+    r = check_files(mx, tmp_path / "mx.txt")
+    assert [(m.case, m.column) for m in r.mismatches] == [(2, "scale")] and r.columns == ["scale"]

@@ -19,6 +19,7 @@ FILES = sorted(json.loads((ROOT / "MANIFEST.json").read_text())["files"])
 REQUIRED = {"encode": ("operation", "source", "format", "profile", "rounding", "overflow", "rules", "spec",
                        "inputs", "compare", "lowbit", "command"),
             "decode": ("operation", "format", "spec", "inputs", "compare", "lowbit", "command"),
+            "dot": ("operation", "source", "format", "accumulator", "spec", "inputs", "compare", "lowbit", "command"),
             "mx": ("operation", "source", "format", "profile", "scale_rule", "rounding", "spec", "inputs", "compare",
                    "lowbit", "command")}
 

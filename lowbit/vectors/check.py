@@ -161,7 +161,7 @@ def check_files(vectors, results, limit_diagnosis: int = 200) -> CheckResult:
     ins, outs = _compare_spec(golden, vpath)
     cases, got, where = _load_results(rpath, golden, ins, outs)
     op = golden.header.get("operation", "").split()[:1]
-    fmt = lookup(golden.header["format"].split()[0]) if "format" in golden.header else None
+    fmt = lookup(golden.header["format"].split()[0]) if op in (["encode"], ["decode"]) and "format" in golden.header else None
     mism: list[Mismatch] = []
     for col, values in got.items():
         want = golden.column(col)[cases]
