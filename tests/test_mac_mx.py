@@ -100,3 +100,10 @@ def test_mx_matmul_bad_input():
         mx_matmul(np.zeros((2, 64)), qb)
     with pytest.raises(ValueError, match="unknown accumulator"):
         mx_matmul(qa, qb, accumulator="nope")
+
+
+def test_lowbit_mx_matmul_is_mac_mx_matmul():
+    """The issue's spelling `lowbit.mx.matmul(qa, qb, accumulator=...)` is the MX DotGeneral."""
+    import lowbit.mac.mx
+
+    assert lowbit.mx.matmul is lowbit.mac.mx.mx_matmul

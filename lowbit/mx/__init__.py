@@ -5,7 +5,7 @@ from .formats import MX_FORMATS, MXFormat, mx_format
 from .quantize import MXArray, SCALE_RULES, fake_quantize, quantize
 
 __all__ = ["MX_FORMATS", "MXFormat", "mx_format", "MXArray", "SCALE_RULES", "quantize", "fake_quantize",
-           "pack", "unpack", "swizzle_scales", "unswizzle_scales"]
+           "pack", "unpack", "swizzle_scales", "unswizzle_scales", "matmul"]
 
 
 def __getattr__(name):
@@ -17,4 +17,8 @@ def __getattr__(name):
         from . import swizzle as _s
 
         return getattr(_s, name)
+    if name == "matmul":  # OCP MX v1.0 §6.2 DotGeneral, in lowbit.mac (imported lazily: mac imports mx)
+        from ..mac.mx import mx_matmul
+
+        return mx_matmul
     raise AttributeError(f"module 'lowbit.mx' has no attribute {name!r}")
