@@ -43,6 +43,7 @@ def test_every_file_is_self_describing_and_machine_readable():
         assert vf_header["command"].decode().endswith(f"--only {rel}")
 
 
+@pytest.mark.filterwarnings("ignore:Input line 1 contained no data:UserWarning")
 def test_numpy_loadtxt_reads_what_read_reads():
     path = ROOT / "encode/edges/float8_e5m2/nearest_even-nonsaturating.txt"
     rows = np.loadtxt(path, comments="//", dtype=str, ndmin=2)
