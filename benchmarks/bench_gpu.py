@@ -60,6 +60,7 @@ def main():
     ap.add_argument("--cpu-size", type=int, default=256)
     ap.add_argument("--json")
     ap.add_argument("--budget", type=float, default=240.0, help="skip a size estimated to take longer (s)")
+    ap.add_argument("--fast-accum", action="store_true", help="use_fast_accum=True (one chain over K)")
     ap.add_argument("--cpu", action="store_true", help="CPU rates of the H100 path presets only")
     args = ap.parse_args()
     if args.cpu:
@@ -72,8 +73,8 @@ def main():
     from lowbit.mac import accumulator
     from lowbit.mac import cuda as C
 
-    acc = accumulator("h100-fp8", fast_accum=False)
-    report = {"gpu": torch.cuda.get_device_name(0), "preset": "h100-fp8 fast_accum=False", "runs": []}
+    acc = accumulator("h100-fp8", fast_accum=args.fast_accum)
+    report = {"gpu": torch.cuda.get_device_name(0), "preset": f"h100-fp8 fast_accum={args.fast_accum}", "runs": []}
     # warm-up / compile on a small product
     g = torch.Generator().manual_seed(0)
     t = time.perf_counter()
@@ -92,7 +93,7 @@ def main():
         b8 = torch.randn(S, S, generator=g).to(torch.float8_e4m3fn)
         one = torch.tensor(1.0, device="cuda")
         hw = torch._scaled_mm(a8.cuda(), b8.cuda().t().contiguous().t(), scale_a=one, scale_b=one,
-                              out_dtype=torch.float32, use_fast_accum=False)
+                              out_dtype=torch.float32, use_fast_accum=args.fast_accum)
         hw = hw.cpu().view(torch.int32).numpy().view(np.uint32)
         a = a8.view(torch.uint8).numpy()
         b = b8.view(torch.uint8).numpy()

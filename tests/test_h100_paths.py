@@ -20,11 +20,22 @@ HERE = os.path.join(os.path.dirname(__file__), "..", "vectors", "hardware", "h10
 FMT = {"f16": "float16", "bf16": "bfloat16"}
 
 
+def _operands_module():
+    """vectors/hardware/h100/paths/operands.py: rebuilds the recorded operands bit for bit
+    (numpy + ml_dtypes) and checks them against the SHA-256 recorded with them."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("h100_paths_operands", os.path.join(HERE, "operands.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 @pytest.fixture(scope="module")
 def rec():
     with open(os.path.join(HERE, "cases.json")) as f:
         meta = json.load(f)
-    return meta, np.load(os.path.join(HERE, "operands.npz")), np.load(os.path.join(HERE, "outputs.npz"))
+    return meta, _operands_module().load(verify=True), np.load(os.path.join(HERE, "outputs.npz"))
 
 
 def fitted(c):
@@ -302,15 +313,20 @@ def test_cuda_equals_cpu_and_hardware_on_recorded_cases(rec):
 
     meta, ops, outs = rec
     cases = [c for c in meta["cases"] if "error" not in c and (
-        (c["fam"] in ("f16", "bf16") and c["path"] == "triton_dot" and c["params"].get("acc") == "float32")
-        or (c["fam"] == "e4m3" and c["path"] == "scaled_mm"))]
-    assert len(cases) > 100
+        (c["fam"] in ("f16", "bf16") and c["path"] in ("triton_dot", "torch_mm_out_f32")
+         and c["params"].get("acc", "float32") == "float32")
+        or (c["fam"] == "e4m3" and (c["path"] == "scaled_mm" or c["params"].get("max_num_imprecise_acc") == 0)))]
+    assert len(cases) > 200
     for c in cases:
         a, b = operands(ops, c)
         if c["fam"] == "e4m3":
-            fmt, acc = "float8_e4m3fn", accumulator("h100-fp8", fast_accum=c["params"]["fast_accum"])
+            fmt = "float8_e4m3fn"
+            acc = (accumulator("h100-fp8", fast_accum=c["params"]["fast_accum"]) if c["path"] == "scaled_mm"
+                   else accumulator("h100-fp8-triton", block_k=c["params"]["block_k"], max_num_imprecise_acc=0))
         else:
-            fmt, acc = FMT[c["fam"]], P.h100_fp16() if c["fam"] == "f16" else P.h100_bf16()
+            split = 3 if (c["path"] != "triton_dot" and cublas_split_shape(c)) else 1
+            fmt = FMT[c["fam"]]
+            acc = (P.h100_fp16 if c["fam"] == "f16" else P.h100_bf16)(split_k=split)
         g = C.matmul(a, b, fmt, fmt, accumulator=acc).view(np.uint32)
         cpu = lowbit.matmul(a, b, fmt, fmt, accumulator=acc).view(np.uint32)
         np.testing.assert_array_equal(g, cpu)
