@@ -380,3 +380,29 @@ def test_flags_column_and_nan_inputs(path):
         assert np.isnan(vals[nan]).all()
     else:
         assert (vals[nan] == 0).all()
+
+
+STOCHASTIC = sorted((ROOT / "encode" / "stochastic").glob("*/*.txt"))
+
+
+@pytest.mark.parametrize("path", STOCHASTIC, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_stochastic_files_against_gfloat(path):
+    from gfloat import RoundMode, encode_ndarray, round_ndarray
+
+    name = path.parent.name
+    mode = path.stem.rsplit("-", 1)[0]
+    rm = {"stochastic": RoundMode.Stochastic, "stochastic_odd": RoundMode.StochasticOdd,
+          "stochastic_fast": RoundMode.StochasticFast, "stochastic_fastest": RoundMode.StochasticFastest}[mode]
+    vf = read(path)
+    assert vf.header["rules"].endswith("srnumbits=8")
+    sat = vf.header["overflow"].startswith("saturate")
+    x = vf.column("input").astype(np.uint32).view(np.float32).astype(np.float64)
+    keep = ~np.isnan(x)
+    sr = vf.column("srbits").astype(np.int64)[keep]
+    rounded = round_ndarray(_gfloat_fi(name), x[keep], rm, sat=sat, srbits=sr, srnumbits=8)
+    got = vf.column("expected")[keep].astype(np.int64)
+    nan = np.isnan(rounded)
+    assert np.isnan(independent_values(name)[got[nan]]).all()
+    want = encode_ndarray(_gfloat_fi(name), rounded[~nan]).astype(np.int64)
+    np.testing.assert_array_equal(got[~nan], want)
+    assert len(set(sr.tolist())) > 100  # the random bits vary

@@ -340,6 +340,62 @@ def _exhaustive_maker(fmt, src, path):
     return make
 
 
+STOCHASTIC_FORMATS = ("float8_e4m3fn", "float8_e5m2", "float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn")
+STOCHASTIC_MODES = ("stochastic", "stochastic_odd", "stochastic_fast", "stochastic_fastest")
+SRNUMBITS = 8
+SPEC_STOCHASTIC = ("gfloat's stochastic rounding definitions (graphcore-research/gfloat RoundMode): "
+                   "round away when the discarded fraction plus srbits/2^srnumbits reaches 1 "
+                   "(stochastic: fraction first rounded to srnumbits bits, ties to even; stochastic_odd: "
+                   "ties to odd; stochastic_fast: adds (0.5 + srbits)/2^srnumbits; stochastic_fastest: "
+                   "adds srbits/2^srnumbits)")
+
+
+@family("encode-stochastic", "encode/stochastic")
+def stochastic_family() -> list[Target]:
+    """encode/stochastic/<fmt>/<mode>-sr8.txt: the float32 edge set with one random-bits word per
+    input (8 bits, from a fixed splitmix64 stream) -> code, for the OCP FP8/FP6/FP4 formats."""
+    out = []
+    for name in STOCHASTIC_FORMATS:
+        for mode in STOCHASTIC_MODES:
+            path = f"encode/stochastic/{name}/{mode}-sr{SRNUMBITS}.txt"
+            out.append(Target(path, _stochastic_maker(FORMATS[name], mode, path)))
+    return out
+
+
+def _stochastic_maker(fmt, mode, path):
+    def make():
+        from .mx_family import _splitmix64
+
+        rules = effective_rules(fmt, SOURCES["float32"], None, rounding=mode)
+        bits = edge_bits(fmt)
+        x = bits.view(np.float32)
+        words = _splitmix64(0x5707 + fmt.bits * 31 + STOCHASTIC_MODES.index(mode), bits.size)
+        sr = np.array([w >> (64 - SRNUMBITS) for w in words], dtype=np.int64)
+        codes = encode(x, fmt, srbits=sr, srnumbits=SRNUMBITS, **dataclasses.asdict(rules))
+        header = {
+            "operation": f"encode float32 -> {fmt.name}",
+            "source": "float32 bit patterns",
+            "format": format_summary(fmt),
+            "profile": "- (explicit rules below)",
+            "rounding": f"{mode} with srnumbits={SRNUMBITS}: {SPEC_STOCHASTIC}",
+            "overflow": f"{rules.overflow}: {SPEC_OVERFLOW[rules.overflow]}",
+            "rules": rules_text(rules) + f", srnumbits={SRNUMBITS}",
+            "spec": format_spec(fmt),
+            "inputs": "the float32 edge set of the format (as in encode/edges), each with one srbits word "
+                      "from a fixed splitmix64 stream",
+            "compare": "input srbits -> expected flags",
+            "lowbit": __version__,
+            "command": build_command(path),
+        }
+        cols = [Column("input", 8, "float32 bit pattern", bits),
+                Column("srbits", (SRNUMBITS + 3) // 4, f"the {SRNUMBITS} random bits of this case", sr),
+                Column("expected", code_digits(fmt), f"{fmt.name} code", codes),
+                Column("flags", 2, FLAGS_MEANING, encode_flags(x, codes, fmt))]
+        return VectorFile(header, cols)
+
+    return make
+
+
 # Families of other capabilities: each module registers its families on import; a module is
 # listed here once its capability exists in lowbit (so a build is the same everywhere).
 PLUGINS: tuple[str, ...] = ("lowbit.vectors.mx_family", "lowbit.vectors.dot_family")
