@@ -18,17 +18,9 @@ import ml_dtypes
 import numpy as np
 
 import lowbit
+from _timing import best_of  # benchmarks/_timing.py, beside this script
 
 FORMATS = ("float8_e4m3fn", "float8_e5m2", "float4_e2m1fn", "float8_e8m0fnu")
-
-
-def best_of(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main(argv=None) -> int:

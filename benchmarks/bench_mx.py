@@ -20,15 +20,7 @@ import time
 import numpy as np
 
 import lowbit.mx as mx
-
-
-def best_of(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+from _timing import best_of  # benchmarks/_timing.py, beside this script
 
 
 def main(argv=None) -> int:
