@@ -194,6 +194,31 @@ def test_tf32_truncates_inputs_crafted(rec):
     assert any(keep.view(np.uint32)[i, i] != want[i, i] for i in rows)
 
 
+def test_cublas_fp32_split_k_fma(rec):
+    """torch.matmul float32, allow_tf32=False: slice lengths fitted per shape on Gaussian
+    operands (FIT); checked on every-code and heavy-tailed operands and the crafted probes."""
+    meta, ops, outs = rec
+    cs = [c for c in meta["cases"] if c["fam"] == "f32" and c["params"] == {"allow_tf32": False}
+          and c["dist"] != "normal" and (c["M"], c["N"], c["K"]) in P.H100_FP32_CUBLAS_SLICES]
+    assert len(cs) == 18
+    for c in cs:
+        a, b = operands(ops, c)
+        acc = P.h100_fp32(c["K"], P.H100_FP32_CUBLAS_SLICES[(c["M"], c["N"], c["K"])])
+        got = P.matmul_float32(a, b, accumulator=acc).view(np.uint32)
+        want = outs[f"out_{c['id']}"]
+        if c["dist"] == "crafted":  # float32 overflow inside the FMA chain: not modelled
+            assert only_where_hw_inf(got, want, 32) and mismatches(got, want) == 3, c["id"]
+        else:
+            assert mismatches(got, want) == 0, c["id"]
+    # the slicing matters: one unsplit FMA chain does not give cuBLAS's K=256 bits
+    (c,) = [c for c in cs if c["K"] == 256 and c["dist"] == "heavy"]
+    a, b = operands(ops, c)
+    one = P.matmul_float32(a, b, accumulator=P.h100_fp32(256, 256)).view(np.uint32)
+    assert mismatches(one, outs[f"out_{c['id']}"]) > 1000
+    with pytest.raises(ValueError, match="no recorded slice length for K=4096"):
+        P.h100_fp32(4096)
+
+
 # --------------------------------------------------------------------------------------
 # INT8
 # --------------------------------------------------------------------------------------

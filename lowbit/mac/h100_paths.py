@@ -228,6 +228,41 @@ def triton_dot_float32(a, b, *, input_precision: str = "tf32", block_k: int = 32
                           input_rounding="toward_zero" if input_precision == "tf32" else "none")
 
 
+# cuBLAS FP32 (torch.matmul, allow_tf32=False) K-slice lengths recorded per shape (M, N, K)
+H100_FP32_CUBLAS_SLICES = {
+    (64, 64, 16): 4, (64, 64, 32): 32, (64, 64, 64): 64, (64, 64, 128): 32, (64, 64, 256): 32,
+    (64, 64, 1000): 64, (128, 128, 32): 32, (128, 128, 64): 32, (1024, 1024, 1024): 1024,
+    (1024, 1024, 4096): 1024,
+}
+
+
+def h100_fp32(K: int, slice_k: int | None = None) -> FusedBlock:
+    """cuBLAS float32 GEMM without TF32 (``torch.matmul``, ``allow_tf32=False``) on an H100.
+
+    No tensor core: CUDA-core kernels (``cutlass_80_simt_sgemm_*`` + ``splitKreduce_kernel``,
+    ``sm80_xmma_gemm_f32f32_*_ffma``; kernels.json) that run a sequential float32 fused
+    multiply-add (IEEE 754 §5.4.1, nearest even) over each slice of ``slice_k`` elements of K
+    and add the slices' results in order (float32, nearest even) — split-K.  The slice length
+    is cuBLAS's choice by shape; recorded (``H100_FP32_CUBLAS_SLICES``, used when ``slice_k``
+    is None): 64×64: K 16 → 4, 32 → 32, 64 → 64, 128 → 32, 256 → 32, 1000 → 64;
+    128×128: K 32, 64 → 32; 1024×1024: K 1024, 4096 → 1024.  64×64×4096 is not found.
+    Fitted on Gaussian operands; every-code (wide exponent) and heavy-tailed operands and the
+    crafted probes agree, except float32 overflow in the middle of an FMA chain (the hardware
+    gives Inf; the model keeps the exact value — see :func:`h100_tf32_triton` "ieee").
+    """
+    if isinstance(K, bool) or not isinstance(K, int) or K < 1:
+        raise ValueError(f"h100-fp32: K={K!r} is not allowed; allowed: an int >= 1")
+    if slice_k is None:
+        known = sorted({k for (_, _, k) in H100_FP32_CUBLAS_SLICES})
+        slices = {k: v for (m, n, k), v in H100_FP32_CUBLAS_SLICES.items() if m == 64}
+        if K not in slices:
+            raise ValueError(f"h100-fp32: no recorded slice length for K={K}; pass slice_k (recorded K: {known})")
+        slice_k = slices[K]
+    if isinstance(slice_k, bool) or not isinstance(slice_k, int) or slice_k < 1:
+        raise ValueError(f"h100-fp32: slice_k={slice_k!r} is not allowed; allowed: an int >= 1")
+    return dataclasses.replace(h100_tf32_triton(32, "ieee"), split_k=-(-K // slice_k), split_granule=slice_k)
+
+
 def h100_int8() -> Exact:
     """``torch._int_mm`` (INT8 × INT8 → INT32) on an H100: exact.
 
@@ -272,6 +307,7 @@ PRESETS = {
     "h100-fp16-triton": h100_fp16_triton,
     "h100-bf16-triton": h100_bf16_triton,
     "h100-tf32-triton": h100_tf32_triton,
+    "h100-fp32": h100_fp32,
     "h100-int8": h100_int8,
 }
 

@@ -28,6 +28,11 @@ def preset_output(c, a, b):
             acc = P.h100_fp16(split_k=split) if fam == "f16" else P.h100_bf16(split_k=split)
             out = "float32" if c["out_dtype"] == "uint32" else FMT[fam]
         return P.h100_output(lowbit.matmul(a, b, FMT[fam], FMT[fam], accumulator=acc), out)
+    if fam == "f32" and path == "torch_matmul" and prm == {"allow_tf32": False}:
+        sl = P.H100_FP32_CUBLAS_SLICES.get((c["M"], c["N"], c["K"]))
+        if sl is None:
+            return np.full((a.shape[0], b.shape[1]), 0x7FC00001, np.uint32)  # shape not modelled: not reproduced
+        return P.matmul_float32(a, b, accumulator=P.h100_fp32(c["K"], sl)).view(np.uint32)
     if fam == "f32" and path == "triton_dot":
         return P.triton_dot_float32(a, b, input_precision=prm["input_precision"], block_k=32).view(np.uint32)
     if fam == "e4m3" and path == "triton_dot" and prm.get("max_num_imprecise_acc") == 0:
