@@ -68,3 +68,28 @@ def test_ieee_accumulator_is_float32_adds_in_order(pair):
 def test_dot_files_list_the_h100_presets():
     names = sorted(p.name for p in (ROOT / "dot/float8_e4m3fnxfloat8_e4m3fn").glob("*.txt"))
     assert names == ["exact.txt", "h100-fp8-fast_accum=True.txt", "h100-fp8-triton.txt", "h100-fp8.txt", "ieee.txt"]
+
+
+H100 = sorted((ROOT / "dot" / "h100-recorded").glob("*.txt"))
+
+
+def test_recorded_h100_files_pair_operands_with_their_results():
+    """Each recorded GPU result is close to the exact dot product of the operands on its line
+    (so operands and results are paired right); the bits themselves are the recording's."""
+    assert len(H100) == 50
+    for path in H100:
+        vf = read(path)
+        k = sum(1 for c in vf.columns if c.name.startswith("a"))
+        fa, fb = vf.header["format"].split(" x ")
+        a = np.stack([vf.column(f"a{i}") for i in range(k)], axis=1)
+        b = np.stack([vf.column(f"b{i}") for i in range(k)], axis=1)
+        got = vf.column("result").astype(np.uint32).view(np.float32).astype(np.float64)
+        scale = 0.75 * 0.125 if "scale0.75x0.125" in path.name else 1.0
+        prods = np.stack([values(fa, a[r]) * values(fb, b[r]) for r in range(vf.cases)]) * scale
+        exact, size = prods.sum(axis=1), np.abs(prods).sum(axis=1)
+        assert vf.cases == 64 and np.isfinite(exact).all()
+        # the H100's adders truncate, by far less than 2^-10 of the terms' magnitude; a mispaired
+        # line would be off by the order of the terms themselves
+        err = np.abs(got - exact) / np.maximum(size, 2.0 ** -20)
+        assert np.max(err) < 2.0 ** -10, (path.name, np.max(err))
+        assert vf.header["recorded_on"].startswith("gpu NVIDIA H100")
