@@ -269,15 +269,13 @@ def _add_explain(sub) -> None:
 
 
 def main(argv=None) -> int:
-    from .vectors.textfile import VectorFormatError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         return _cmd_formats(args)
     try:
         return args.func(args)
-    except (CLIError, VectorFormatError, ValueError, TypeError, OSError) as e:
+    except (CLIError, ValueError, TypeError, OSError) as e:  # VectorFormatError is a ValueError
         print(f"lowbit: error: {e}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

@@ -8,12 +8,9 @@
 
 from __future__ import annotations
 
-from . import families as _families
 from .build import build, verify
 from .families import FAMILIES, family, targets
 from .textfile import VectorFile, read, render
-
-_families.load_plugins()
 
 __all__ = ["build", "verify", "read", "render", "VectorFile", "FAMILIES", "family", "targets", "check"]
 

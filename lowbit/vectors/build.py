@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from .. import __version__
-from .families import FAMILIES, ROOTS, Target, build_command, targets
+from .families import FAMILIES, ROOTS, Target, build_command, load_plugins, targets
 from .progress import Progress
 from .textfile import render
 
@@ -84,6 +84,7 @@ def build(out, only=None, progress: bool = False) -> dict:
 
 
 def _manifest(files: dict) -> dict:
+    load_plugins()
     return {
         "generator": f"lowbit {__version__}",
         "command": "lowbit vectors build --out vectors",
@@ -100,6 +101,7 @@ def _first_paragraph(doc: str | None) -> str:
 
 def owned_files(root: Path) -> set[str]:
     """Files on disk below the folders the families own."""
+    load_plugins()
     found = set()
     for sub in sorted(set(ROOTS.values())):
         base = root / sub

@@ -56,6 +56,7 @@ def targets(only=None) -> list[Target]:
     :func:`fnmatch` patterns on the path."""
     from fnmatch import fnmatch
 
+    load_plugins()
     out = []
     for name in FAMILIES:
         for t in FAMILIES[name]():
@@ -402,6 +403,7 @@ PLUGINS: tuple[str, ...] = ("lowbit.vectors.mx_family", "lowbit.vectors.dot_fami
 
 
 def load_plugins() -> None:
+    """Import the plugin families (once; on first use, so that importing lowbit.vectors stays light)."""
     import importlib
 
     for module in PLUGINS:
