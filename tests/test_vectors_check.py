@@ -133,3 +133,14 @@ def test_block_and_dot_vectors_check_with_their_own_columns(tmp_path):
     (tmp_path / "mx.txt").write_text("".join(lines[::-1]))  # any order: matched by the 32 inputs
     r = check_files(mx, tmp_path / "mx.txt")
     assert [(m.case, m.column) for m in r.mismatches] == [(2, "scale")] and r.columns == ["scale"]
+
+
+def test_dot_mismatches_name_the_accumulator_the_kernel_follows(tmp_path):
+    """A kernel that adds in float32 (the ieee file's answers) checked against the H100 preset's vectors."""
+    h100 = ROOT / "dot/float8_e4m3fnxfloat8_e4m3fn/h100-fp8.txt"
+    ieee = read(ROOT / "dot/float8_e4m3fnxfloat8_e4m3fn/ieee.txt").column("result")
+    (tmp_path / "r.txt").write_text("".join(f"{int(v):08x}\n" for v in ieee))
+    r = check_files(h100, tmp_path / "r.txt")
+    assert r.mismatches and all("ieee order=sequential" in m.matches for m in r.mismatches)
+    assert "ieee order=sequential" in r.common
+    assert "a=[" in r.report()

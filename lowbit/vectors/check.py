@@ -67,6 +67,8 @@ class CheckResult:
                 alt = "; matches " + ", ".join(m.matches) if m.matches else ""
                 if not m.matches and m.column == "expected":
                     alt = "; matches no known profile or rule"
+                if not m.matches and m.column == "result":
+                    alt = "; matches no lowbit.mac accumulator"
                 lines.append(f"  case {m.case + 1} ({m.where}): {m.inputs}: {m.column} {m.expected}, got {m.got}{alt}")
             if self.common:
                 lines.append("every mismatch matches: " + ", ".join(self.common))
@@ -181,14 +183,42 @@ def check_files(vectors, results, limit_diagnosis: int = 200) -> CheckResult:
             gotc = np.array([int(m.got.split()[0], 16) for m in code_mism], dtype=np.int64)
             for m, labels in zip(code_mism, diagnose.matching_behaviours(x, gotc, fmt)):
                 m.matches = labels
+    if op == ["dot"]:
+        _diagnose_dot(golden, [m for m in mism if m.column == "result"][:limit_diagnosis])
     seen = np.zeros(golden.cases, dtype=bool)
     seen[cases] = True
-    common = diagnose.common([m.matches for m in mism if m.column == "expected"]) if mism else []
+    common = diagnose.common([m.matches for m in mism if m.column in ("expected", "result")]) if mism else []
     return CheckResult(str(vpath), str(rpath), golden.cases, int(len(cases)), list(got), mism,
                        [int(i) for i in np.nonzero(~seen)[0]], common)
 
 
+def _diagnose_dot(golden: VectorFile, mism: list[Mismatch]) -> None:
+    """Name the lowbit.mac accumulators that give each mismatching dot result."""
+    import re
+
+    if not mism:
+        return
+    fa, fb = (lookup(n.strip()) for n in golden.header["format"].split(" x "))
+    k = sum(1 for c in golden.columns if re.fullmatch(r"a\d+", c.name))
+    rows = [m.case for m in mism]
+    a = np.stack([golden.column(f"a{i}")[rows] for i in range(k)], axis=1).astype(np.int64)
+    b = np.stack([golden.column(f"b{i}")[rows] for i in range(k)], axis=1).astype(np.int64)
+    scales = dict(re.findall(r"(scale_[ab])=([0-9.eE+-]+)", golden.header.get("accumulator", "")))
+    got = np.array([int(m.got.split()[0], 16) for m in mism], dtype=np.int64)
+    labels = diagnose.matching_accumulators(a, b, got, fa, fb, float(scales.get("scale_a", 1.0)),
+                                            float(scales.get("scale_b", 1.0)))
+    for m, lab in zip(mism, labels):
+        m.matches = lab
+
+
 def _describe_inputs(golden: VectorFile, ins: list[str], case: int) -> str:
+    if len(ins) > 4:  # vectors of operands (blocks, dot products): a0..a31 -> "a=[7e fe ...]"
+        import re
+
+        groups: dict[str, list[str]] = {}
+        for name in ins:
+            groups.setdefault(re.sub(r"\d+$", "", name), []).append(f"{int(golden.column(name)[case]):x}")
+        return ", ".join(f"{g}=[{' '.join(v)}]" for g, v in groups.items())
     parts = []
     for name in ins:
         v = int(golden.column(name)[case])
@@ -204,8 +234,8 @@ def _describe_inputs(golden: VectorFile, ins: list[str], case: int) -> str:
 def _describe(golden: VectorFile, col: str, value: int, fmt) -> str:
     if col == "expected" and fmt is not None:
         return diagnose.describe_code(value, fmt)
-    if col in ("float32", "float64"):
-        return diagnose.describe_float(value, np.float32 if col == "float32" else np.float64)
+    if col in ("float32", "float64", "result"):
+        return diagnose.describe_float(value, np.float64 if col == "float64" else np.float32)
     if col == "class":
         return f"{value} ({diagnose.class_name(value)})"
     return f"{value:#x}"

@@ -109,3 +109,40 @@ def common(labels: list[list[str]]) -> list[str]:
     first = labels[0]
     rest = [set(s) for s in labels[1:]]
     return [lab for lab in first if all(lab in s for s in rest)]
+
+
+# ---------------------------------------------------------------------------------------
+# dot products: which accumulator gives the kernel's result
+# ---------------------------------------------------------------------------------------
+def accumulator_candidates() -> list[tuple[str, str, dict]]:
+    """(label, accumulator name, parameters) of the lowbit.mac accumulators a dot result may match."""
+    from ..mac.accumulators import ORDERS
+
+    out = [("exact", "exact", {})]
+    for order in ORDERS:
+        params = {"order": order, **({"chunk": 32} if order == "chunked" else {})}
+        out.append((f"ieee order={order}" + (" chunk=32" if order == "chunked" else ""), "ieee", params))
+    out += [("h100-fp8", "h100-fp8", {}), ("h100-fp8 fast_accum=True", "h100-fp8", {"fast_accum": True}),
+            ("h100-fp8-triton", "h100-fp8-triton", {})]
+    return out
+
+
+def matching_accumulators(a: np.ndarray, b: np.ndarray, got_bits: np.ndarray, fa: Format, fb: Format,
+                          scale_a: float = 1.0, scale_b: float = 1.0) -> list[list[str]]:
+    """For each dot product (rows of ``a`` and ``b``, codes), the accumulators whose float32 result
+    has the bits ``got_bits``."""
+    from ..mac import accumulator, matmul
+
+    names: list[list[str]] = [[] for _ in range(a.shape[0])]
+    for label, name, params in accumulator_candidates():
+        try:
+            acc = accumulator(name, **params)
+            with np.errstate(over="ignore", invalid="ignore"):
+                full = matmul(a.astype(fa.code_dtype), np.ascontiguousarray(b.T).astype(fb.code_dtype), fa, fb,
+                              accumulator=acc, scale_a=scale_a, scale_b=scale_b)
+        except (ValueError, TypeError):
+            continue  # this accumulator does not take these formats
+        bits = np.ascontiguousarray(np.diagonal(full)).astype(np.float32).view(np.uint32).astype(np.int64)
+        for i in np.nonzero(bits == got_bits)[0]:
+            names[i].append(label)
+    return names
