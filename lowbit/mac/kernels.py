@@ -5,9 +5,8 @@ Each kernel takes operands already decoded by :mod:`lowbit.mac.operands` into
 contiguously — and writes one float32 per output element, in parallel over outputs.
 The Python layer (:mod:`lowbit.mac.api`) validates everything; kernels never raise.
 
-Rounding-mode numbers shared by the kernels (names in :mod:`lowbit.mac.accumulators`):
-0 toward_zero (truncate the magnitude), 1 nearest_even, 2 down (toward −∞: two's-complement
-truncation), 3 up (toward +∞), 4 nearest_away.
+The fused-block step itself (alignment exponent, grid rounding, cut of the sum, specials)
+and the rounding-mode numbers are :mod:`lowbit.mac.steps`, shared with the CUDA kernel.
 """
 
 from __future__ import annotations
@@ -17,63 +16,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-TOWARD_ZERO, NEAREST_EVEN, DOWN, UP, NEAREST_AWAY = 0, 1, 2, 3, 4
-
-
-@njit(cache=True, inline="always")
-def bitlen(x):
-    """Number of bits of the non-negative int64 ``x`` (0 for 0)."""
-    if x < 4503599627370496:  # 2^52: float64 holds x exactly, frexp gives its bit length
-        return math.frexp(float(x))[1]
-    n = 0
-    while x >= 65536:
-        x >>= 16
-        n += 16
-    while x > 0:
-        x >>= 1
-        n += 1
-    return n
-
-
-@njit(cache=True, inline="always")
-def to_grid(p, q, g, mode):
-    """Round the exact value ``p · 2^q`` (p signed int64) to an integer multiple of 2^g.
-
-    Returns that integer ``r`` (value ``r · 2^g``).  Shifts left are exact; the caller
-    guarantees they fit in int64.
-    """
-    d = g - q
-    if d <= 0:
-        return p << (-d)
-    neg = p < 0
-    mag = -p if neg else p
-    if d >= 63:
-        r = np.int64(0)
-        rem_nonzero = mag != 0
-        above_half = False
-        at_half = False
-    else:
-        r = mag >> d
-        if mode == TOWARD_ZERO:
-            return -r if neg else r
-        rem = mag - (r << d)
-        rem_nonzero = rem != 0
-        half = np.int64(1) << (d - 1)
-        above_half = rem > half
-        at_half = rem == half
-    if mode == NEAREST_EVEN:
-        if above_half or (at_half and (r & 1) == 1):
-            r += 1
-    elif mode == NEAREST_AWAY:
-        if above_half or at_half:
-            r += 1
-    elif mode == DOWN:
-        if neg and rem_nonzero:
-            r += 1
-    elif mode == UP:
-        if (not neg) and rem_nonzero:
-            r += 1
-    return -r if neg else r
+from .steps import (NEAREST_EVEN, NO_EXPONENT, align_exponent, bitlen, cut_sum, product_special, step_exponent,
+                    term_on_grid, to_grid)
 
 
 @njit(cache=True, inline="always")
@@ -99,19 +43,6 @@ def special_result(nan, pinf, ninf):
     return np.inf if pinf else -np.inf
 
 
-@njit(cache=True, inline="always")
-def product_special(sa, sb, xa, xb):
-    """Class of one product of specials: returns (nan, +inf, -inf) flags as 0/1 ints."""
-    if xa == 2 or xb == 2:
-        return 1, 0, 0
-    # at least one infinity
-    if sa == 0 or sb == 0:  # Inf × 0
-        return 1, 0, 0
-    if (sa < 0) != (sb < 0):
-        return 0, 0, 1
-    return 0, 1, 0
-
-
 # ---------------------------------------------------------------------------------
 # fused-block: the tensor-core adder (blocks of n exact products, aligned, truncated)
 # ---------------------------------------------------------------------------------
@@ -127,7 +58,6 @@ def fused_block_matmul(a_codes, b_codes, ta_sig, ta_q, ta_e, ta_x, tb_sig, tb_q,
     """
     M, K = a_codes.shape
     N = b_codes.shape[0]
-    big = np.int64(-(1 << 40))
     for idx in prange(M * N):
         i = idx // N
         j = idx - i * N
@@ -143,7 +73,7 @@ def fused_block_matmul(a_codes, b_codes, ta_sig, ta_q, ta_e, ta_x, tb_sig, tb_q,
         count = 0
         for k0 in range(0, K, n):
             k1 = min(k0 + n, K)
-            emax = big
+            emax = NO_EXPONENT
             cnt = 0
             for k in range(k0, k1):
                 ca = a_codes[i, k]
@@ -157,44 +87,19 @@ def fused_block_matmul(a_codes, b_codes, ta_sig, ta_q, ta_e, ta_x, tb_sig, tb_q,
                         continue
                 p = ta_sig[ca] * tb_sig[cb]
                 if p != 0:
-                    q = ta_q[ca] + tb_q[cb]
-                    if align_product:
-                        e = q + bitlen(p if p > 0 else -p) - 1
-                    else:
-                        e = ta_e[ca] + tb_e[cb]
+                    e = align_exponent(ta_sig[ca], ta_q[ca], ta_e[ca], tb_sig[cb], tb_q[cb], tb_e[cb], align_product)
                     if e > emax:
                         emax = e
                     buf_p[cnt] = p
-                    buf_q[cnt] = q
+                    buf_q[cnt] = ta_q[ca] + tb_q[cb]
                     cnt += 1
-            if acc != 0 and acc_in_max:
-                eacc = s + bitlen(acc if acc > 0 else -acc) - 1
-                if eacc > emax:
-                    emax = eacc
-            if emax != big:
+            emax = step_exponent(emax, acc, s, acc_in_max)
+            if emax != NO_EXPONENT:
                 g = emax - frac_bits
                 total = to_grid(acc, s, g, acc_mode) if acc != 0 else np.int64(0)
-                if term_mode == TOWARD_ZERO:  # the tensor-core case, without the mode dispatch
-                    for t in range(cnt):
-                        d = g - buf_q[t]
-                        pt = buf_p[t]
-                        if d <= 0:
-                            total += pt << (-d)
-                        elif d < 63:
-                            total += (pt >> d) if pt > 0 else -((-pt) >> d)
-                else:
-                    for t in range(cnt):
-                        total += to_grid(buf_p[t], buf_q[t], g, term_mode)
-                if sum_frac_bits >= 0 and emax - sum_frac_bits > g:
-                    total = to_grid(total, g, emax - sum_frac_bits, sum_mode)
-                    g = emax - sum_frac_bits
-                if sum_bits > 0 and total != 0:
-                    nb = bitlen(total if total > 0 else -total)
-                    if nb > sum_bits:
-                        total = to_grid(total, g, g + nb - sum_bits, sum_mode)
-                        g = g + nb - sum_bits
-                acc = total
-                s = g
+                for t in range(cnt):
+                    total += term_on_grid(buf_p[t], buf_q[t], g, term_mode)
+                acc, s = cut_sum(total, g, emax, sum_frac_bits, sum_bits, sum_mode)
             count += k1 - k0
             if promote_every > 0:
                 end_chunk = k1 >= K or (promote_chunk > 0 and k1 % promote_chunk == 0)

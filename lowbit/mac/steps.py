@@ -1,0 +1,140 @@
+"""The fused-block step, written once for the CPU kernel and the CUDA kernel.
+
+Plain integer functions (``numba.extending.register_jitable``): Numba compiles them into
+whichever kernel calls them — :func:`lowbit.mac.kernels.fused_block_matmul` (CPU, ``njit``)
+and the kernel of :mod:`lowbit.mac.cuda` (Numba's CUDA target) — and the CUDA simulator
+runs them as Python.  So the rule of :class:`lowbit.mac.FusedBlock` has one description:
+the alignment exponent of a step, the grid rounding of terms and of the incoming
+accumulator, the cut of the exact sum, and the special-value algebra of a product.
+
+Rounding-mode numbers (names in :data:`lowbit.mac.accumulators.ROUNDINGS`, same order):
+0 toward_zero (truncate the magnitude), 1 nearest_even, 2 down (toward −∞: two's-complement
+truncation), 3 up (toward +∞), 4 nearest_away.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import int64
+from numba.extending import register_jitable
+
+TOWARD_ZERO, NEAREST_EVEN, DOWN, UP, NEAREST_AWAY = 0, 1, 2, 3, 4
+NO_EXPONENT = -(1 << 40)  # "no non-zero term yet" (below every real alignment exponent)
+FINITE, INFINITE, NOT_A_NUMBER = 0, 1, 2  # special-value classes of lowbit.mac.operands
+
+
+@register_jitable
+def bitlen(x):
+    """Number of bits of the non-negative int64 ``x`` (0 for 0)."""
+    if x < 4503599627370496:  # 2^52: float64 holds x exactly, frexp gives its bit length
+        return int64(math.frexp(float(x))[1])
+    n = int64(0)
+    while x >= 65536:
+        x >>= 16
+        n += 16
+    while x > 0:
+        x >>= 1
+        n += 1
+    return n
+
+
+@register_jitable
+def to_grid(p, q, g, mode):
+    """Round the exact value ``p · 2^q`` (p signed int64) to an integer multiple of 2^g.
+
+    Returns that integer ``r`` (value ``r · 2^g``).  Shifts left are exact; the caller
+    guarantees they fit in int64.
+    """
+    d = g - q
+    if d <= 0:
+        return p << (-d)
+    neg = p < 0
+    mag = -p if neg else p
+    if d >= 63:
+        r = int64(0)
+        rem_nonzero = mag != 0
+        above_half = False
+        at_half = False
+    else:
+        r = mag >> d
+        if mode == TOWARD_ZERO:
+            return -r if neg else r
+        rem = mag - (r << d)
+        rem_nonzero = rem != 0
+        half = int64(1) << (d - 1)
+        above_half = rem > half
+        at_half = rem == half
+    if mode == NEAREST_EVEN:
+        if above_half or (at_half and (r & 1) == 1):
+            r += 1
+    elif mode == NEAREST_AWAY:
+        if above_half or at_half:
+            r += 1
+    elif mode == DOWN:
+        if neg and rem_nonzero:
+            r += 1
+    elif mode == UP:
+        if (not neg) and rem_nonzero:
+            r += 1
+    return -r if neg else r
+
+
+@register_jitable
+def align_exponent(sig_a, q_a, e_a, sig_b, q_b, e_b, align_product):
+    """Alignment exponent of the non-zero product (sig_a·2^q_a)(sig_b·2^q_b): the operand
+    exponent sum e_a + e_b, or (``align_product``) the exponent of the exact product."""
+    if align_product:
+        p = sig_a * sig_b
+        return q_a + q_b + bitlen(p if p > 0 else -p) - 1
+    return e_a + e_b
+
+
+@register_jitable
+def step_exponent(emax, acc, s, acc_in_max):
+    """The step's E: the largest term exponent ``emax`` and, with ``acc_in_max``, the
+    incoming accumulator's (acc · 2^s)."""
+    if acc != 0 and acc_in_max:
+        eacc = s + bitlen(acc if acc > 0 else -acc) - 1
+        if eacc > emax:
+            return eacc
+    return emax
+
+
+@register_jitable
+def term_on_grid(p, q, g, mode):
+    """One product p·2^q on the step's grid 2^g (``to_grid``; toward zero without the dispatch)."""
+    if mode == TOWARD_ZERO:
+        d = g - q
+        if d <= 0:
+            return p << (-d)
+        if d < 63:
+            return (p >> d) if p > 0 else -((-p) >> d)
+        return int64(0)
+    return to_grid(p, q, g, mode)
+
+
+@register_jitable
+def cut_sum(total, g, emax, sum_frac_bits, sum_bits, sum_mode):
+    """The exact step sum total·2^g cut to a multiple of 2^(E − sum_frac_bits) (if >= 0) and
+    to ``sum_bits`` significant bits (if > 0).  Returns (new total, new g)."""
+    if sum_frac_bits >= 0 and emax - sum_frac_bits > g:
+        total = to_grid(total, g, emax - sum_frac_bits, sum_mode)
+        g = emax - sum_frac_bits
+    if sum_bits > 0 and total != 0:
+        nb = bitlen(total if total > 0 else -total)
+        if nb > sum_bits:
+            total = to_grid(total, g, g + nb - sum_bits, sum_mode)
+            g = g + nb - sum_bits
+    return total, g
+
+
+@register_jitable
+def product_special(sig_a, sig_b, x_a, x_b):
+    """IEEE 754 §6.1/§7.2 class of a product with a special operand (x ≠ FINITE):
+    (nan, +inf, −inf) flags as 0/1 ints — NaN operand or Inf·0 give NaN."""
+    if x_a == NOT_A_NUMBER or x_b == NOT_A_NUMBER or sig_a == 0 or sig_b == 0:
+        return 1, 0, 0
+    if (sig_a < 0) != (sig_b < 0):
+        return 0, 0, 1
+    return 0, 1, 0
