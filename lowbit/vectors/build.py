@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from .. import __version__
-from .families import FAMILIES, ROOTS, Target, build_command, load_plugins, targets
+from .families import CONTEXT, FAMILIES, ROOTS, Target, build_command, load_plugins, targets
 from .progress import Progress
 from .textfile import render
 
@@ -57,6 +57,7 @@ def build(out, only=None, progress: bool = False) -> dict:
     Returns the manifest dictionary of the files written.
     """
     out = Path(out)
+    CONTEXT["root"] = out
     todo = targets(only)
     if only is not None and not todo:
         raise ValueError(f"no vectors file matches {' '.join(only)!r}; see MANIFEST.json for the paths")
@@ -123,6 +124,7 @@ def verify(root, only=None, progress: bool = False) -> list[str]:
     is wrong.
     """
     root = Path(root)
+    CONTEXT["root"] = root
     problems = []
     mpath = root / MANIFEST
     manifest = json.loads(mpath.read_text()) if mpath.exists() else None

@@ -36,6 +36,9 @@ class Target:
 
 FamilyFn = Callable[[], list[Target]]
 FAMILIES: dict[str, FamilyFn] = {}
+# The vectors folder being built or verified (set by build/verify): families that read recorded
+# data (vectors/hardware/...) look for it there first.
+CONTEXT: dict[str, object] = {"root": None}
 # Top-level folders of the vectors tree that the builder owns (stale files there are removed).
 ROOTS: dict[str, str] = {}
 

@@ -18,15 +18,25 @@ from .. import __version__
 from .families import Target, build_command, family
 from .textfile import Column, VectorFile
 
-RECORDING = Path(__file__).resolve().parents[2] / "vectors" / "hardware" / "h100"
+REPO_RECORDING = Path(__file__).resolve().parents[2] / "vectors" / "hardware" / "h100"
 FORMAT_NAMES = {"e4m3": "float8_e4m3fn", "e5m2": "float8_e5m2"}
 
 
-def _cases() -> list[dict]:
-    path = RECORDING / "gemm.json"
-    if not path.exists():  # an installed package without the repository's recordings
-        return []
-    return json.loads(path.read_text())["cases"]
+def recording_dir() -> Path | None:
+    """Where the recorded GEMMs are: ``<vectors root>/hardware/h100`` of the tree being built or
+    verified, else the repository beside this package; None when neither has them (a package
+    installed without the repository builds no recorded-H100 files)."""
+    from .families import CONTEXT
+
+    candidates = [Path(CONTEXT["root"]) / "hardware" / "h100"] if CONTEXT["root"] is not None else []
+    for d in candidates + [REPO_RECORDING]:
+        if (d / "gemm.json").exists() and (d / "gemm.npz").exists():
+            return d
+    return None
+
+
+def _cases(where: Path | None) -> list[dict]:
+    return [] if where is None else json.loads((where / "gemm.json").read_text())["cases"]
 
 
 def _label(c: dict) -> str:
@@ -40,19 +50,20 @@ def _label(c: dict) -> str:
 def h100_family() -> list[Target]:
     """dot/h100-recorded/<case>.txt: the 64 diagonal dot products of every FP8 GEMM recorded on an
     H100 (torch._scaled_mm and Triton tl.dot), operands -> the float32 bits the GPU produced."""
+    where = recording_dir()
     out = []
-    for c in _cases():
+    for c in _cases(where):
         path = f"dot/h100-recorded/{c['id']:03d}-{_label(c)}.txt"
-        out.append(Target(path, _maker(c, path)))
+        out.append(Target(path, _maker(c, path, where)))
     return out
 
 
-def _maker(c: dict, path: str):
+def _maker(c: dict, path: str, where: Path):
     def make() -> VectorFile:
         from .families import code_digits
         from ..formats import format as lookup
 
-        z = np.load(RECORDING / "gemm.npz")
+        z = np.load(where / "gemm.npz")
         a, b = z[f"p{c['pair']}_a"], z[f"p{c['pair']}_b"]
         out = z[f"c{c['id']}_out_bits"].astype(np.int64) & 0xFFFFFFFF
         n = min(a.shape[0], b.shape[1])
@@ -66,7 +77,7 @@ def _maker(c: dict, path: str):
             "format": f"{fa.name} x {fb.name}",
             "accumulator": f"NVIDIA H100 tensor core via {c['tag']} ({', '.join(f'{k_}={v}' for k_, v in ops.items())}); "
                            "result = accumulator x fl32(scale_a x scale_b) where scales are given",
-            "recorded_on": ", ".join(f"{k_} {v}" for k_, v in json.loads((RECORDING / "gemm.json").read_text())["recorded_on"].items()),
+            "recorded_on": ", ".join(f"{k_} {v}" for k_, v in json.loads((where / "gemm.json").read_text())["recorded_on"].items()),
             "spec": "measurement of real hardware (vectors/hardware/h100/gemm_README.md); lowbit.mac presets "
                     "h100-fp8 / h100-fp8-triton reproduce it",
             "inputs": f"the {n} diagonal results C[i, i] of the recorded {a.shape[0]}x{b.shape[1]} GEMM "
