@@ -99,3 +99,20 @@ def test_verify_names_a_changed_case_missing_and_stale_files(tmp_path):
     full = verify(tmp_path)
     assert any("decode/extra.txt: stale" in p for p in full)
     assert any("encode/" in p and "missing" in p for p in full)
+
+
+def test_progress_bar_draws_on_request():
+    import io
+
+    from lowbit.vectors.progress import Progress
+
+    buf = io.StringIO()
+    with Progress(4, True, stream=buf, width=8) as bar:
+        for i in range(4):
+            bar.step(f"file{i}.txt")
+    out = buf.getvalue()
+    assert "[##......] 1/4 file0.txt" in out and "[########] 4/4 file3.txt" in out
+    quiet = io.StringIO()
+    with Progress(4, False, stream=quiet) as bar:
+        bar.step("x")
+    assert quiet.getvalue() == ""
