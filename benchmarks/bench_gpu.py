@@ -44,10 +44,12 @@ def cpu_rates(M=256, K=4096, N=256):
         t = time.perf_counter()
         lowbit.matmul(a, b, fmt, fmt, accumulator=acc)
         rows.append((name, time.perf_counter() - t))
+    a_bits, b_bits = a32.view(np.uint32), b32.view(np.uint32)
     for prec in ("tf32", "tf32x3", "ieee"):
-        P.triton_dot_float32(a32[:8, :64], b32[:64, :8], input_precision=prec)  # compile
+        acc = P.h100_tf32_triton(input_precision=prec)
+        lowbit.matmul(a_bits[:8, :64], b_bits[:64, :8], "float32", "float32", accumulator=acc)  # compile
         t = time.perf_counter()
-        P.triton_dot_float32(a32, b32, input_precision=prec)
+        lowbit.matmul(a_bits, b_bits, "float32", "float32", accumulator=acc)
         rows.append((f"h100-tf32-triton {prec}", time.perf_counter() - t))
     print(f"CPU, {M}x{K}x{N}: numpy.matmul float32 {anchor:.4f} s")
     for name, sec in rows:

@@ -64,9 +64,15 @@ def operands(ops, c):
 
 
 def emulate16(ops, c, acc, out="float32"):
+    """lowbit.matmul with out_dtype, as bit patterns (uint32 for float32, uint16 for 16-bit outputs)."""
     a, b = operands(ops, c)
-    r = lowbit.matmul(a, b, FMT[c["fam"]], FMT[c["fam"]], accumulator=acc)
-    return P.h100_output(r, out)
+    r = lowbit.matmul(a, b, FMT[c["fam"]], FMT[c["fam"]], accumulator=acc, out_dtype=out)
+    return r.view(np.uint32 if out == "float32" else np.uint16)
+
+
+def f32_matmul(a, b, acc):
+    """lowbit.matmul on float32 operands (uint32 bit patterns), float32 result bits."""
+    return lowbit.matmul(a, b, "float32", "float32", accumulator=acc).view(np.uint32)
 
 
 def mismatches(got, want):
@@ -165,7 +171,7 @@ def test_triton_float32_inputs(rec, prec):
     bad = {}
     for c in cs:
         a, b = operands(ops, c)
-        got = P.triton_dot_float32(a, b, input_precision=prec, block_k=32).view(np.uint32)
+        got = f32_matmul(a, b, lowbit.mac.accumulator("h100-tf32-triton", input_precision=prec, block_k=32))
         want = outs[f"out_{c['id']}"]
         bad[c["id"]] = mismatches(got, want)
         if c["dist"] == "crafted" and prec == "ieee":
@@ -184,14 +190,17 @@ def test_tf32_truncates_inputs_crafted(rec):
     names = meta["operands"][c["operands"]]["probes"]
     a, b = operands(ops, c)
     want = outs[f"out_{c['id']}"]
-    trunc = P.matmul_float32(a, b, accumulator=P.h100_tf32_triton(), input_rounding="toward_zero")
-    keep = P.matmul_float32(a, b, accumulator=P.h100_tf32_triton(), input_rounding="none")
+    trunc = f32_matmul(a, b, P.h100_tf32_triton())
+    assert P.h100_tf32_triton().input_rounding == "toward_zero"
+    keep = f32_matmul(a, b, P.h100_tf32_triton(input_rounding="none"))
+    rne = f32_matmul(a, b, P.h100_tf32_triton(input_rounding="nearest_even"))
     rows = [i for i, n in enumerate(names) if n.startswith("tf32_in_")]
     assert len(rows) == 13
     for i in rows:
-        assert trunc.view(np.uint32)[i, i] == want[i, i], names[i]
-    # the probe separates the rules: keeping the low bits changes the result
-    assert any(keep.view(np.uint32)[i, i] != want[i, i] for i in rows)
+        assert trunc[i, i] == want[i, i], names[i]
+    # the probe separates the rules: keeping the low bits, or rounding them off, changes the result
+    assert any(keep[i, i] != want[i, i] for i in rows)
+    assert any(rne[i, i] != want[i, i] for i in rows)
 
 
 def test_cublas_fp32_split_k_fma(rec):
@@ -204,7 +213,7 @@ def test_cublas_fp32_split_k_fma(rec):
     for c in cs:
         a, b = operands(ops, c)
         acc = P.h100_fp32(c["K"], P.H100_FP32_CUBLAS_SLICES[(c["M"], c["N"], c["K"])])
-        got = P.matmul_float32(a, b, accumulator=acc).view(np.uint32)
+        got = f32_matmul(a, b, acc)
         want = outs[f"out_{c['id']}"]
         if c["dist"] == "crafted":  # float32 overflow inside the FMA chain: not modelled
             assert only_where_hw_inf(got, want, 32) and mismatches(got, want) == 3, c["id"]
@@ -213,8 +222,10 @@ def test_cublas_fp32_split_k_fma(rec):
     # the slicing matters: one unsplit FMA chain does not give cuBLAS's K=256 bits
     (c,) = [c for c in cs if c["K"] == 256 and c["dist"] == "heavy"]
     a, b = operands(ops, c)
-    one = P.matmul_float32(a, b, accumulator=P.h100_fp32(256, 256)).view(np.uint32)
+    one = f32_matmul(a, b, P.h100_fp32(256, 256))
     assert mismatches(one, outs[f"out_{c['id']}"]) > 1000
+    # slice_k alone: slices of that length whatever K is (the recorded K=256 shape: 32)
+    assert mismatches(f32_matmul(a, b, lowbit.mac.accumulator("h100-fp32", slice_k=32)), outs[f"out_{c['id']}"]) == 0
     with pytest.raises(ValueError, match="no recorded slice length for K=4096"):
         P.h100_fp32(4096)
 
@@ -251,16 +262,28 @@ def test_bad_preset_arguments():
         P.h100_fp16_triton(acc="float64")
     with pytest.raises(ValueError, match="input_precision='bf16x3' is not modelled"):
         P.h100_tf32_triton(input_precision="bf16x3")
+    from lowbit.mac.operands import float32_fields
+
     with pytest.raises(ValueError, match="input_rounding='nearest'"):
-        P.float32_fields(np.zeros(2, np.uint32), "nearest")
+        float32_fields(np.zeros(2, np.uint32), "nearest")
+    with pytest.raises(ValueError, match="input_rounding='nearest' is not allowed; allowed: 'none', 'toward_zero'"):
+        P.h100_tf32_triton(input_rounding="nearest")
+    with pytest.raises(ValueError, match="input_rounding='nearest_even' applies to input_precision='tf32' only"):
+        P.h100_tf32_triton(input_precision="ieee", input_rounding="nearest_even")
     with pytest.raises(TypeError, match="float32 or uint32"):
-        P.float32_fields(np.zeros(2, np.float64))
+        float32_fields(np.zeros(2, np.float64))
+    z32 = np.zeros((2, 3), np.uint32)
     with pytest.raises(ValueError, match="shapes do not match"):
-        P.matmul_float32(np.zeros((2, 3), np.float32), np.zeros((2, 3), np.float32),
-                         accumulator=P.h100_tf32_triton())
-    with pytest.raises(TypeError, match="FusedBlock"):
-        P.matmul_float32(np.zeros((2, 3), np.float32), np.zeros((3, 2), np.float32),
-                         accumulator=P.h100_int8())
+        lowbit.matmul(z32, z32, "float32", "float32", accumulator="h100-tf32-triton")
+    with pytest.raises(TypeError, match="a_codes: float32 codes must be an integer array"):
+        lowbit.matmul(z32.view(np.float32), z32.T, "float32", "float32", accumulator="h100-tf32-triton")
+    with pytest.raises(ValueError, match="a_format='float32' is not covered by accumulator 'h100-int8'; "
+                                         "its operand formats: int8"):
+        lowbit.matmul(z32, z32.T, "float32", "float32", accumulator="h100-int8")
+    with pytest.raises(ValueError, match="at most 16 bits.*float32 operands are taken by fused-block"):
+        lowbit.matmul(z32, z32.T, "float32", "float32", accumulator="exact")
+    with pytest.raises(ValueError, match="h100-fp32: cuBLAS picks the K-slice length by shape; pass K="):
+        lowbit.mac.accumulator("h100-fp32")
 
 
 # --------------------------------------------------------------------------------------

@@ -405,8 +405,10 @@ def test_bad_input_gives_clear_errors():
         accumulator("h100-fp8-triton", block_k=48)
     with pytest.raises(ValueError, match="max_num_imprecise_acc=64 out of range"):
         accumulator("h100-fp8-triton", block_k=32, max_num_imprecise_acc=64)
-    with pytest.raises(ValueError, match="out_dtype='float16'"):
-        lowbit.matmul(a, b, "e4m3", "e4m3", accumulator="exact", out_dtype="float16")
+    # float16 output is supported since the H100 paths (test_float16_output_and_nan_bits); a
+    # format that no GEMM epilogue writes is still refused, naming the allowed ones
+    with pytest.raises(ValueError, match="out_dtype='float8_e4m3fn' is not supported; allowed: float32, float16, bfloat16"):
+        lowbit.matmul(a, b, "e4m3", "e4m3", accumulator="exact", out_dtype="float8_e4m3fn")
     with pytest.raises(TypeError, match="scale_a must be a real number"):
         lowbit.matmul(a, b, "e4m3", "e4m3", accumulator="exact", scale_a="2")
     with pytest.raises(ValueError, match="unknown format 'e9m9'"):
@@ -415,6 +417,88 @@ def test_bad_input_gives_clear_errors():
         lowbit.matmul(a, b, "float32", "e4m3", accumulator="exact")
     with pytest.raises(ValueError, match="lengths do not match"):
         lowbit.dot(np.zeros(3, np.uint8), np.zeros(4, np.uint8), "e4m3", "e4m3", accumulator="exact")
+
+
+def test_float16_output_and_nan_bits():
+    """float16 output = the scaled float32 rounded to nearest even by numpy's float16 cast
+    (independent), overflow to ±Inf; NaN bits: the preset's nan_bits16 where it has one (the
+    H100 paths write 0x7FFF, recorded), else the cast's quiet NaN."""
+    rng = np.random.default_rng(11)
+    a = rng.choice(finite_codes("e4m3"), (6, 64))
+    b = rng.choice(finite_codes("e4m3"), (64, 5))
+    a[0, 0] = 0x7F  # NaN code: row 0 is NaN
+    f32 = lowbit.matmul(a, b, "e4m3", "e4m3", accumulator="h100-fp8", scale_a=300.0, scale_b=2.0)
+    f16 = lowbit.matmul(a, b, "e4m3", "e4m3", accumulator="h100-fp8", scale_a=300.0, scale_b=2.0, out_dtype="float16")
+    assert f16.dtype == np.float16
+    with np.errstate(over="ignore"):
+        want = f32.astype(np.float16)
+    assert np.isinf(want).any()  # the scale drives some outputs past float16's range
+    assert np.array_equal(f16[1:].view(np.uint16), want[1:].view(np.uint16))
+    # h100-fp8 has no recorded 16-bit NaN: the cast's, of its float32 NaN 0x7FFFFFFF
+    assert (f32[0].view(np.uint32) == 0x7FFFFFFF).all()
+    assert np.array_equal(f16[0].view(np.uint16), want[0].view(np.uint16))
+    bf = lowbit.matmul(a, b, "e4m3", "e4m3", accumulator="h100-fp8", out_dtype="bfloat16")
+    assert (bf[0].view(np.uint16) == 0x7FC0).all()  # ml_dtypes' cast of 0x7FFFFFFF
+    for fmt, preset, nan_code in (("float16", "h100-fp16", 0x7E01), ("bfloat16", "h100-bf16", 0x7FC1)):
+        h = np.arange(0x3C00, 0x3C00 + 64, dtype=np.uint16).reshape(8, 8)
+        h[0, 0] = nan_code  # a NaN operand: row 0 and column 0 of h @ h are NaN
+        out = lowbit.matmul(h, h, fmt, fmt, accumulator=preset, out_dtype=fmt).view(np.uint16)
+        assert (out[0] == 0x7FFF).all() and (out[:, 0] == 0x7FFF).all()
+        assert not np.isnan(out[1:, 1:].view(np.float16 if fmt == "float16" else ml_dtypes.bfloat16)).any()
+
+
+def test_presets_registry_and_not_reproduced_paths():
+    from lowbit.mac import NOT_REPRODUCED, PRESETS
+    from lowbit.mac import h100_paths as P
+
+    for name in ("h100-fp8", "h100-fp8-triton", "h100-fp16", "h100-bf16", "h100-fp16-triton", "h100-bf16-triton",
+                 "h100-tf32-triton", "h100-fp32", "h100-int8"):
+        assert name in PRESETS
+    assert accumulator("h100-bf16", split_k=3) == P.h100_bf16(split_k=3)
+    assert accumulator("h100-tf32-triton", input_precision="tf32x3").operand_split == "tf32x3"
+    assert accumulator("h100-fp16-triton", acc="float16").sum_bits == 11
+    # by name through lowbit.matmul: h100-bf16 on bfloat16 codes equals the preset object
+    x = np.arange(0x3F80, 0x3F80 + 48, dtype=np.uint16).reshape(3, 16)
+    assert np.array_equal(lowbit.matmul(x, x.T.copy(), "bfloat16", "bfloat16", accumulator="h100-bf16"),
+                          lowbit.matmul(x, x.T.copy(), "bfloat16", "bfloat16", accumulator=P.h100_bf16()))
+    assert "h100-tf32" not in PRESETS and "h100-tf32" in NOT_REPRODUCED
+    with pytest.raises(ValueError, match="'h100-tf32': cuBLAS TF32 .* is not reproduced.*'h100-tf32-triton'"):
+        accumulator("h100-tf32")
+    with pytest.raises(ValueError, match="cuBLAS TF32"):
+        lowbit.matmul(np.zeros((2, 2), np.uint32), np.zeros((2, 2), np.uint32), "float32", "float32",
+                      accumulator="h100-tf32")
+
+
+def test_preset_refuses_formats_it_does_not_cover():
+    a16 = np.zeros((2, 4), np.uint16)
+    with pytest.raises(ValueError, match="a_format='float16' is not covered by accumulator 'h100-fp8'; "
+                                         "its operand formats: float8_e4m3fn, float8_e5m2"):
+        lowbit.matmul(a16, a16.T.copy(), "float16", "float16", accumulator="h100-fp8")
+    with pytest.raises(ValueError, match="b_format='float16' is not covered by accumulator 'h100-fp8-triton'"):
+        lowbit.matmul(np.zeros((2, 4), np.uint8), a16.T.copy(), "e4m3", "float16", accumulator="h100-fp8-triton")
+    with pytest.raises(ValueError, match="a_format='bfloat16' is not covered by accumulator 'h100-fp16'; "
+                                         "its operand formats: float16"):
+        lowbit.matmul(a16, a16.T.copy(), "bfloat16", "float16", accumulator="h100-fp16")
+    with pytest.raises(ValueError, match="not covered by accumulator 'h100-int8'; its operand formats: int8"):
+        lowbit.matmul(np.zeros((2, 4), np.uint8), np.zeros((4, 2), np.uint8), "e4m3", "int8", accumulator="h100-int8")
+    # the kinds themselves take any format
+    assert lowbit.matmul(a16, a16.T.copy(), "float16", "float16", accumulator="fused-block").shape == (2, 2)
+
+
+def test_device_argument():
+    from lowbit.mac import cuda as C
+
+    a = np.zeros((2, 4), np.uint8)
+    b = np.zeros((4, 2), np.uint8)
+    for bad in ("gpu", "CUDA:0", None, 0):
+        with pytest.raises(ValueError, match=r"device=.* is not supported; allowed: 'cpu', 'cuda'"):
+            lowbit.matmul(a, b, "e4m3", "e4m3", accumulator="h100-fp8", device=bad)
+    with pytest.raises(ValueError, match="device='cuda' runs fused-block accumulators .* only, got 'exact'"):
+        lowbit.matmul(a, b, "e4m3", "e4m3", accumulator="exact", device="cuda")
+    assert lowbit.dot(a[0], b[:, 0], "e4m3", "e4m3", accumulator="h100-fp8", device="cpu") == 0
+    if not C.available():
+        with pytest.raises(RuntimeError, match="device='cuda': no CUDA GPU found.*allowed here: device='cpu'"):
+            lowbit.matmul(a, b, "e4m3", "e4m3", accumulator="h100-fp8", device="cuda")
 
 
 def test_empty_shapes():

@@ -43,6 +43,29 @@ ROUNDINGS = ("toward_zero", "nearest_even", "down", "up", "nearest_away")
 ORDERS = ("sequential", "pairwise", "chunked")
 IEEE_FORMATS = {"float32": (24, -126, 127), "float16": (11, -14, 15), "bfloat16": (8, -126, 127)}
 ALIGN = ("operands", "product")
+INPUT_ROUNDINGS = ("none", "toward_zero", "nearest_even", "nearest_away")
+OPERAND_SPLITS = (None, "tf32x3")
+# Fields added after golden vectors (vectors/dot) embedded accumulator reprs: rule fields are
+# shown only when not at their default; the preset's label and covered formats never.
+_QUIET_FIELDS = ("input_rounding", "operand_split", "nan_bits16")
+_LABEL_FIELDS = ("formats", "preset")
+
+
+def _repr(obj) -> str:
+    parts = []
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        if f.name in _LABEL_FIELDS or (f.name in _QUIET_FIELDS and v == f.default):
+            continue
+        parts.append(f"{f.name}={v!r}")
+    return f"{type(obj).__name__}({', '.join(parts)})"
+
+
+def _check_formats(kind, formats):
+    if formats is None:
+        return
+    if not isinstance(formats, tuple) or not formats or not all(isinstance(f, str) for f in formats):
+        raise TypeError(f"{kind}: formats must be None or a non-empty tuple of format names, got {formats!r}")
 
 
 def _check_choice(kind, name, value, allowed):
@@ -60,14 +83,25 @@ def _check_int(kind, name, value, lo, hi=None, none_ok=False):
         raise ValueError(f"{kind}: {name}={value} out of range; allowed: {rng}{' or None' if none_ok else ''}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Exact:
-    """The exact sum of the exact products, rounded once to float32 (nearest even)."""
+    """The exact sum of the exact products, rounded once to float32 (nearest even).
 
+    ``formats``: the operand formats a preset built on it covers (None: any format of at
+    most 16 bits); ``preset``: the preset's name (a label, for messages).
+    """
+
+    formats: tuple | None = None
+    preset: str | None = dataclasses.field(default=None, compare=False)
     kind: str = dataclasses.field(default="exact", init=False)
 
+    def __post_init__(self):
+        _check_formats("exact", self.formats)
 
-@dataclass(frozen=True)
+    __repr__ = _repr
+
+
+@dataclass(frozen=True, repr=False)
 class IEEE:
     """IEEE addition in ``format`` (round to nearest even) in the stated ``order``."""
 
@@ -84,8 +118,10 @@ class IEEE:
         elif self.chunk is not None:
             raise ValueError(f"ieee: chunk={self.chunk!r} is only allowed with order='chunked'")
 
+    __repr__ = _repr
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, repr=False)
 class FusedBlock:
     """The fused multi-term adder of a tensor core, chained along K (see module docstring).
 
@@ -122,6 +158,20 @@ class FusedBlock:
         2 — the first step takes k = 0,1,4,5,…, the second k = 2,3,6,7,…).
       nan_bits: the float32 bit pattern of a NaN result (0x7FC00000: IEEE's default quiet
         NaN; the H100 writes 0x7FFFFFFF).
+      input_rounding: float32 operands are first cut to TF32 (10 fraction bits, float32's
+        exponent range; NVIDIA TF32) by this rounding of their 13 low fraction bits:
+        ``"none"`` keeps all 24 significant bits, ``"toward_zero"`` drops them (what the
+        H100 tensor core does to float32 operands of Triton's tf32 ``tl.dot``),
+        ``"nearest_even"`` / ``"nearest_away"`` round them off (a carry may raise the
+        exponent, as IEEE rounding does).  Formats of at most 10 fraction bits are unchanged.
+      operand_split: ``"tf32x3"``: float32 operands are split as Triton's 3xTF32
+        (:func:`lowbit.mac.operands.tf32x3_operands`, one block of ``promote_every // 3``
+        elements of K per ``tl.dot``) before the chain runs; None: operands as given.
+      formats: the operand formats a preset covers (None: any); lowbit.matmul refuses others.
+      nan_bits16: the 16-bit pattern of a NaN result written as float16 / bfloat16 (None:
+        what the cast of the float32 NaN ``nan_bits`` gives: numpy's float16 keeps the top
+        payload bits, ml_dtypes' bfloat16 gives 0x7FC0).
+      preset: the name of the preset that built it (a label for messages; not compared).
     """
 
     block_size: int = 32
@@ -140,7 +190,14 @@ class FusedBlock:
     interleave_group: int | None = None
     interleave_run: int = 1
     nan_bits: int = 0x7FC00000
+    input_rounding: str = "none"
+    operand_split: str | None = None
+    formats: tuple | None = None
+    nan_bits16: int | None = None
+    preset: str | None = dataclasses.field(default=None, compare=False)
     kind: str = dataclasses.field(default="fused-block", init=False)
+
+    __repr__ = _repr
 
     def __post_init__(self):
         k = "fused-block"
@@ -173,6 +230,13 @@ class FusedBlock:
                 raise ValueError(f"{k}: promote_every={self.promote_every} must be a multiple of interleave_group={g}")
         if (self.nan_bits >> 23) & 0xFF != 0xFF or not self.nan_bits & 0x7FFFFF:
             raise ValueError(f"{k}: nan_bits={self.nan_bits:#x} is not a float32 NaN pattern")
+        _check_choice(k, "input_rounding", self.input_rounding, INPUT_ROUNDINGS)
+        _check_choice(k, "operand_split", self.operand_split, OPERAND_SPLITS)
+        if self.operand_split == "tf32x3" and (self.promote_every is None or self.promote_every % 3):
+            raise ValueError(f"{k}: operand_split='tf32x3' needs promote_every = 3 x (elements of K per tl.dot), "
+                             f"got promote_every={self.promote_every!r}")
+        _check_formats(k, self.formats)
+        _check_int(k, "nan_bits16", self.nan_bits16, 0, 0xFFFF, none_ok=True)
         if self.promote_chunk is not None and self.promote_every is None:
             raise ValueError(f"{k}: promote_chunk={self.promote_chunk} needs promote_every")
         for name in ("promote_every", "promote_chunk"):
@@ -234,7 +298,8 @@ def h100_fp8(fast_accum: bool = False, split_k: int = 1) -> FusedBlock:
     return FusedBlock(block_size=32, frac_bits=13, align="operands", term_rounding="toward_zero",
                       acc_rounding="toward_zero", acc_in_max=True, sum_bits=14,
                       sum_rounding="toward_zero", promote_every=None if fast_accum else 128,
-                      split_k=split_k, split_granule=128, nan_bits=0x7FFFFFFF)
+                      split_k=split_k, split_granule=128, nan_bits=0x7FFFFFFF, formats=H100_FP8_FORMATS,
+                      preset="h100-fp8")
 
 
 def h100_fp8_triton(block_k: int = 32, max_num_imprecise_acc: int | None = None) -> FusedBlock:
@@ -260,12 +325,13 @@ def h100_fp8_triton(block_k: int = 32, max_num_imprecise_acc: int | None = None)
     if block_k % 32:
         raise ValueError(f"h100-fp8-triton: block_k={block_k} must be a multiple of 32 (one FP8 wgmma step)")
     if max_num_imprecise_acc is None or max_num_imprecise_acc == -1:
-        return h100_fp8(fast_accum=True)
+        return dataclasses.replace(h100_fp8(fast_accum=True), preset="h100-fp8-triton")
     _check_int("h100-fp8-triton", "max_num_imprecise_acc", max_num_imprecise_acc, 0, block_k, none_ok=True)
     if max_num_imprecise_acc < 32:
         return h100_mma_sync_f16()
     every = -(-max_num_imprecise_acc // 32) * 32  # Triton counts whole wgmma steps of 32
-    return dataclasses.replace(h100_fp8(fast_accum=True), promote_every=every, promote_chunk=block_k)
+    return dataclasses.replace(h100_fp8(fast_accum=True), promote_every=every, promote_chunk=block_k,
+                               preset="h100-fp8-triton")
 
 
 def h100_mma_sync_f16() -> FusedBlock:
@@ -289,48 +355,8 @@ def h100_mma_sync_f16() -> FusedBlock:
     """
     return FusedBlock(block_size=16, frac_bits=25, align="operands", term_rounding="toward_zero",
                       acc_rounding="toward_zero", acc_in_max=True, sum_bits=24, sum_rounding="toward_zero",
-                      interleave_group=32, interleave_run=2, nan_bits=0x7FFFFFFF)
+                      interleave_group=32, interleave_run=2, nan_bits=0x7FFFFFFF, formats=H100_FP8_FORMATS,
+                      preset="h100-fp8-triton")
 
 
-PRESETS = {"h100-fp8": h100_fp8, "h100-fp8-triton": h100_fp8_triton}
-KINDS = {"exact": Exact, "ieee": IEEE, "fused-block": FusedBlock}
 Accumulator = Exact | IEEE | FusedBlock
-
-
-def accumulator(name, **params) -> Accumulator:
-    """Build an accumulator by kind or preset name with its parameters.
-
-    ``accumulator("exact")``, ``accumulator("ieee", order="chunked", chunk=32)``,
-    ``accumulator("fused-block", block_size=16, frac_bits=23)``,
-    ``accumulator("h100-fp8", fast_accum=True)``,
-    ``accumulator("h100-fp8-triton", block_k=64, max_num_imprecise_acc=32)``.
-    An accumulator object passes through unchanged (no parameters allowed then).
-
-    Raises:
-      ValueError: unknown name (the message lists kinds and presets), bad parameter value.
-      TypeError: unknown parameter name (the message lists the allowed ones).
-    """
-    if isinstance(name, (Exact, IEEE, FusedBlock)):
-        if params:
-            raise TypeError(f"accumulator object {name!r} takes no parameters, got {sorted(params)}")
-        return name
-    if not isinstance(name, str):
-        raise TypeError(f"accumulator must be a name or an accumulator object, got {name!r}")
-    key = name.strip().lower().replace("_", "-")
-    if key in KINDS:
-        cls = KINDS[key]
-        allowed = [f.name for f in dataclasses.fields(cls) if f.init]
-    elif key in PRESETS:
-        fn = PRESETS[key]
-        allowed = list(fn.__code__.co_varnames[: fn.__code__.co_argcount])
-        cls = fn
-    else:
-        raise ValueError(
-            f"unknown accumulator {name!r}; kinds: {', '.join(KINDS)}; presets: {', '.join(PRESETS)}"
-        )
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise TypeError(
-            f"accumulator {key!r}: unknown parameter(s) {', '.join(unknown)}; allowed: {', '.join(allowed) or 'none'}"
-        )
-    return cls(**params)

@@ -1,11 +1,16 @@
 """``lowbit.matmul`` and ``lowbit.dot``: products of coded operands, accumulated as hardware does.
 
 The Python layer validates operands, formats, shapes and the accumulator, decodes codes
-to exact integer fields (:mod:`lowbit.mac.operands`) and dispatches to one Numba kernel
-(:mod:`lowbit.mac.kernels`).  The accumulator's float32 result is then multiplied by
-fl32(scale_a · scale_b) (IEEE float32 multiply, nearest even) and, for
-``out_dtype="bfloat16"``, rounded to bfloat16 (nearest even) — the epilogue
-``torch._scaled_mm`` was recorded to apply on an H100 (shared/hardware/h100/README.md).
+to exact integer fields (:mod:`lowbit.mac.operands`: a per-format table for formats of at
+most 16 bits, a table of the distinct values for float32 operands) and dispatches to one
+kernel: the Numba CPU kernels of :mod:`lowbit.mac.kernels`, or (``device="cuda"``,
+``fused-block`` accumulators) the CUDA kernel of :mod:`lowbit.mac.cuda`, both running the
+step of :mod:`lowbit.mac.steps`.  One epilogue follows: the float32 accumulator is
+multiplied by fl32(scale_a · scale_b) (IEEE float32 multiply, nearest even) and, for
+``out_dtype="float16"`` / ``"bfloat16"``, rounded to that format (nearest even, overflow to
+±Inf) — the epilogue ``torch._scaled_mm`` and ``torch.matmul`` were recorded to apply on an
+H100 (shared/hardware/h100/README.md, vectors/hardware/h100/paths/README.md).  A NaN result
+carries the accumulator's ``nan_bits`` (float32) / ``nan_bits16`` (16-bit outputs).
 """
 
 from __future__ import annotations
@@ -14,10 +19,15 @@ import numpy as np
 
 from ..formats import format as lookup
 from . import kernels as K
-from .accumulators import IEEE_FORMATS, Exact, FusedBlock, IEEE, ROUNDINGS, accumulator as build
-from .operands import codes_for_kernel, has_special, tables, values32
+from .accumulators import IEEE_FORMATS, ROUNDINGS, Exact, FusedBlock, IEEE
+from .operands import (FINITE, codes_for_kernel, float32_table, has_special, tables, tf32x3_operands,
+                       values32)
+from .registry import accumulator as build
 
-OUT_DTYPES = ("float32", "bfloat16")
+OUT_DTYPES = ("float32", "float16", "bfloat16")
+DEVICES = ("cpu", "cuda")
+WIDE = ("float32",)  # operand formats above 16 bits: a table of their distinct values
+TF32_FRAC_BITS = 10
 
 
 def _scale(value, name) -> np.float32:
@@ -38,29 +48,87 @@ def _out_dtype(out_dtype) -> str:
     return key
 
 
+def _device(device) -> str:
+    if not isinstance(device, str) or device.strip().lower() not in DEVICES:
+        raise ValueError(f"device={device!r} is not supported; allowed: {', '.join(map(repr, DEVICES))}")
+    return device.strip().lower()
+
+
 def matmul(a_codes, b_codes, a_format, b_format, *, accumulator, scale_a=1.0, scale_b=1.0,
-           out_dtype="float32") -> np.ndarray:
+           out_dtype="float32", device="cpu") -> np.ndarray:
     """C = (A @ B) · scale_a · scale_b with A (M×K) and B (K×N) given as element codes.
 
     Args:
-      a_codes, b_codes: integer arrays of codes (uint8 for FP8, int8 or uint8 for INT8),
+      a_codes, b_codes: integer arrays of codes (uint8 for FP8, int8 or uint8 for INT8,
+        uint16 for float16 / bfloat16, uint32 float32 bit patterns for ``"float32"``),
         A[m, k] and B[k, n], row-major.
-      a_format, b_format: format names, dtypes or :class:`lowbit.Format` (at most 16 bits).
-      accumulator: a name (``"exact"``, ``"ieee"``, ``"fused-block"``, ``"h100-fp8"``,
-        ``"h100-fp8-triton"``) or an object from :func:`lowbit.mac.accumulator`.
+      a_format, b_format: format names, dtypes or :class:`lowbit.Format` (at most 16 bits;
+        ``"float32"`` with ``fused-block`` accumulators, e.g. ``h100-tf32-triton``,
+        ``h100-fp32``).
+      accumulator: a name (kinds ``"exact"``, ``"ieee"``, ``"fused-block"``; presets of
+        :data:`lowbit.mac.PRESETS`, e.g. ``"h100-fp8"``, ``"h100-bf16"``) or an object from
+        :func:`lowbit.mac.accumulator`.  A preset takes only the operand formats it covers.
       scale_a, scale_b: per-tensor scales, taken as float32; the float32 accumulator is
         multiplied by fl32(scale_a · scale_b), rounded to nearest even.
-      out_dtype: ``"float32"`` or ``"bfloat16"`` (an ml_dtypes bfloat16 array, nearest even).
+      out_dtype: ``"float32"``, ``"float16"`` (numpy float16) or ``"bfloat16"`` (an
+        ml_dtypes bfloat16 array): the scaled float32 rounded to nearest even.
+      device: ``"cpu"`` (Numba, parallel over outputs) or ``"cuda"`` (Numba's CUDA target,
+        ``fused-block`` accumulators only; bit-identical to the CPU path).
 
     Returns:
       An M×N array of ``out_dtype``.
 
     Raises:
-      ValueError: codes out of range for their format, shapes that do not match,
-        unknown accumulator or out_dtype.
+      ValueError: codes out of range for their format, shapes that do not match, unknown
+        accumulator, out_dtype or device, a format the preset does not cover.
       TypeError: non-integer codes, unknown accumulator parameter, non-numeric scale.
+      RuntimeError: ``device="cuda"`` where numba.cuda finds no GPU.
     """
     acc = build(accumulator)
+    sa, sb = _scale(scale_a, "scale_a"), _scale(scale_b, "scale_b")
+    odt = _out_dtype(out_dtype)
+    out = accumulate(a_codes, b_codes, a_format, b_format, acc, _device(device))
+    return epilogue(out, sa, sb, odt, acc)
+
+
+def epilogue(acc32: np.ndarray, scale_a: np.float32, scale_b: np.float32, out_dtype: str, acc) -> np.ndarray:
+    """The float32 accumulator times fl32(scale_a · scale_b) (float32 multiplies, nearest even),
+    the accumulator's NaN bits, then ``out_dtype``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = acc32 * np.float32(scale_a * scale_b)
+    nan = np.isnan(out)
+    if nan.any():
+        out.view(np.uint32)[nan] = getattr(acc, "nan_bits", 0x7FC00000)
+    if out_dtype == "float32":
+        return out
+    if out_dtype == "float16":
+        with np.errstate(over="ignore"):
+            r = out.astype(np.float16)
+    else:
+        import ml_dtypes
+
+        r = out.astype(ml_dtypes.bfloat16)
+    nan16 = getattr(acc, "nan_bits16", None)
+    if nan16 is not None and nan.any():
+        r.view(np.uint16)[nan] = nan16
+    return r
+
+
+def dot(a_codes, b_codes, a_format, b_format, *, accumulator, scale_a=1.0, scale_b=1.0,
+        out_dtype="float32", device="cpu"):
+    """The dot product of two code vectors of equal length K (see :func:`matmul`); returns a scalar."""
+    a = np.asarray(a_codes)
+    b = np.asarray(b_codes)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"dot needs 1-D operands: a has shape {a.shape}, b has shape {b.shape}")
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"lengths do not match: a has {a.shape[0]} codes, b has {b.shape[0]}")
+    return matmul(a[None, :], b[:, None], a_format, b_format, accumulator=accumulator,
+                  scale_a=scale_a, scale_b=scale_b, out_dtype=out_dtype, device=device)[0, 0]
+
+
+def accumulate(a_codes, b_codes, a_format, b_format, acc, device: str = "cpu") -> np.ndarray:
+    """The float32 accumulator of every output (no scale), NaN results with ``acc.nan_bits``."""
     fa, fb = lookup(a_format), lookup(b_format)
     a = np.asarray(a_codes)
     b = np.asarray(b_codes)
@@ -71,40 +139,44 @@ def matmul(a_codes, b_codes, a_format, b_format, *, accumulator, scale_a=1.0, sc
             f"shapes do not match: a is {a.shape[0]}x{a.shape[1]} (M×K), b is {b.shape[0]}x{b.shape[1]} (K×N); "
             "a.shape[1] must equal b.shape[0]"
         )
-    sa, sb = _scale(scale_a, "scale_a"), _scale(scale_b, "scale_b")
-    odt = _out_dtype(out_dtype)
-    ca = codes_for_kernel(a, fa, "a_codes")
-    cb = np.ascontiguousarray(codes_for_kernel(b, fb, "b_codes").T)  # N×K: both walk K
+    _check_covered(acc, fa, fb)
+    if device == "cuda":
+        if not isinstance(acc, FusedBlock):
+            raise ValueError(f"device='cuda' runs fused-block accumulators (and their presets) only, got "
+                             f"{acc.kind!r}; allowed on the GPU: fused-block and the h100-* presets built on it")
+        from . import cuda
+
+        cuda.require()
+    for f, name in ((fa, "a_format"), (fb, "b_format")):
+        if f.bits > 16 and (f.name not in WIDE or not isinstance(acc, FusedBlock)):
+            raise ValueError(
+                f"{name}: MAC operands must be formats of at most 16 bits, got {f.name!r} ({f.bits} bits); "
+                f"float32 operands are taken by fused-block accumulators (h100-tf32-triton, h100-fp32)")
     M, N = a.shape[0], b.shape[1]
     out = np.zeros((M, N), np.float32)
-    if M and N:
-        _run(acc, fa, fb, ca, cb, out)
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = out * np.float32(sa * sb)
+    if isinstance(acc, FusedBlock):
+        out = _fused_block(acc, a, b, fa, fb, device)
+    elif M and N:
+        ca = codes_for_kernel(a, fa, "a_codes")
+        cb = np.ascontiguousarray(codes_for_kernel(b, fb, "b_codes").T)  # N×K: both walk K
+        _exact_or_ieee(acc, fa, fb, ca, cb, out)
     nan = np.isnan(out)
     if nan.any():
         out.view(np.uint32)[nan] = getattr(acc, "nan_bits", 0x7FC00000)
-    if odt == "bfloat16":
-        import ml_dtypes
-
-        return out.astype(ml_dtypes.bfloat16)
     return out
 
 
-def dot(a_codes, b_codes, a_format, b_format, *, accumulator, scale_a=1.0, scale_b=1.0,
-        out_dtype="float32"):
-    """The dot product of two code vectors of equal length K (see :func:`matmul`); returns a scalar."""
-    a = np.asarray(a_codes)
-    b = np.asarray(b_codes)
-    if a.ndim != 1 or b.ndim != 1:
-        raise ValueError(f"dot needs 1-D operands: a has shape {a.shape}, b has shape {b.shape}")
-    if a.shape[0] != b.shape[0]:
-        raise ValueError(f"lengths do not match: a has {a.shape[0]} codes, b has {b.shape[0]}")
-    return matmul(a[None, :], b[:, None], a_format, b_format, accumulator=accumulator,
-                  scale_a=scale_a, scale_b=scale_b, out_dtype=out_dtype)[0, 0]
+def _check_covered(acc, fa, fb):
+    formats = getattr(acc, "formats", None)
+    if formats is None:
+        return
+    for f, name in ((fa, "a_format"), (fb, "b_format")):
+        if f.name not in formats:
+            raise ValueError(f"{name}={f.name!r} is not covered by accumulator {acc.preset or acc.kind!r}; "
+                             f"its operand formats: {', '.join(formats)}")
 
 
-def _run(acc, fa, fb, ca, cb, out):
+def _exact_or_ieee(acc, fa, fb, ca, cb, out):
     ta, tb = tables(fa), tables(fb)
     if isinstance(acc, IEEE):
         order = ("sequential", "pairwise", "chunked").index(acc.order)
@@ -116,40 +188,82 @@ def _run(acc, fa, fb, ca, cb, out):
             K.ieee_matmul(ca, cb, va.astype(np.float64), vb.astype(np.float64), order, acc.chunk or 1,
                           p, emin, emax, out)
         return
-    rows, cols = has_special(ca, ta, 1), has_special(cb, tb, 1)
-    if isinstance(acc, Exact):
-        fin_a, fin_b = ta.special == 0, tb.special == 0
-        qmin = int(ta.q[fin_a].min() + tb.q[fin_b].min())
-        qmax = int(ta.q[fin_a].max() + tb.q[fin_b].max())
-        nlimbs = (qmax - qmin + 64) // 32 + 3
-        K.exact_matmul(ca, cb, ta.sig, ta.q, ta.special, tb.sig, tb.q, tb.special, rows, cols, qmin, nlimbs, out)
-        return
-    if not isinstance(acc, FusedBlock):  # pragma: no cover - accumulator() only builds the three kinds
+    if not isinstance(acc, Exact):  # pragma: no cover - accumulator() only builds the three kinds
         raise TypeError(f"unsupported accumulator {acc!r}")
+    rows, cols = has_special(ca, ta, 1), has_special(cb, tb, 1)
+    fin_a, fin_b = ta.special == 0, tb.special == 0
+    qmin = int(ta.q[fin_a].min() + tb.q[fin_b].min())
+    qmax = int(ta.q[fin_a].max() + tb.q[fin_b].max())
+    nlimbs = (qmax - qmin + 64) // 32 + 3
+    K.exact_matmul(ca, cb, ta.sig, ta.q, ta.special, tb.sig, tb.q, tb.special, rows, cols, qmin, nlimbs, out)
+
+
+def kernel_params(acc: FusedBlock) -> tuple:
+    """The scalar arguments of the fused-block kernels (CPU and CUDA), in their order."""
     r = ROUNDINGS.index
+    return (acc.block_size, acc.frac_bits, acc.align == "product", r(acc.term_rounding), r(acc.acc_rounding),
+            acc.acc_in_max, -1 if acc.sum_frac_bits is None else acc.sum_frac_bits, acc.sum_bits or 0,
+            r(acc.sum_rounding), acc.promote_every or 0, acc.promote_chunk or 0)
+
+
+def _operand_table(codes, fmt, acc, name):
+    """(table indices, (sig, q, e, special)) of one operand, after the preset's input rounding."""
+    if fmt.name in WIDE:
+        return float32_table(codes, acc.input_rounding)
+    if acc.input_rounding != "none" and fmt.mbits > TF32_FRAC_BITS:
+        raise ValueError(f"{name}: input_rounding={acc.input_rounding!r} cuts float32 operands to TF32; "
+                         f"format {fmt.name!r} has {fmt.mbits} fraction bits; allowed: float32 or at most "
+                         f"{TF32_FRAC_BITS} fraction bits")
+    t = tables(fmt)
+    return codes, (t.sig, t.q, t.e, t.special)
+
+
+def _fused_block(acc: FusedBlock, a, b, fa, fb, device: str) -> np.ndarray:
+    ca = codes_for_kernel(a, fa, "a_codes") if fa.name not in WIDE else _wide_codes(a, fa, "a_codes")
+    cb = codes_for_kernel(b, fb, "b_codes") if fb.name not in WIDE else _wide_codes(b, fb, "b_codes")
+    M, N = ca.shape[0], cb.shape[1]
+    if acc.operand_split == "tf32x3":
+        if fa.name != "float32" or fb.name != "float32":
+            raise ValueError(f"operand_split='tf32x3' splits float32 operands; got {fa.name!r} x {fb.name!r}")
+        ca, cb = tf32x3_operands(ca, cb, acc.promote_every // 3)
     if acc.interleave_group is not None:
-        if ca.shape[1] % acc.interleave_group and (ta.sig[0] != 0 or tb.sig[0] != 0 or ta.special[0] or tb.special[0]):
-            raise ValueError(
-                f"interleave_group={acc.interleave_group} pads K={ca.shape[1]} with code 0, which is not zero in "
-                f"{fa.name!r} or {fb.name!r}; allowed: K a multiple of {acc.interleave_group} for these formats"
-            )
-        ca, cb = _interleave(ca, cb, acc)
-    Kdim = ca.shape[1]
+        ca, cb = _interleave(ca, cb, acc, fa, fb)
+    ia, ta = _operand_table(ca, fa, acc, "a_format")
+    ib, tb = _operand_table(cb, fb, acc, "b_format")
+    params = kernel_params(acc)
+    out = np.zeros((M, N), np.float32)
+    if not (M and N):
+        return out
+    Kdim = ia.shape[1]
     granules = -(-Kdim // acc.split_granule)
     per = max(1, -(-granules // acc.split_k)) * acc.split_granule
     total = None
-    for lo in range(0, max(Kdim, 1), per):
-        part = np.zeros_like(out)
-        sa_, sb_ = np.ascontiguousarray(ca[:, lo:lo + per]), np.ascontiguousarray(cb[:, lo:lo + per])
-        K.fused_block_matmul(
-            sa_, sb_, ta.sig, ta.q, ta.e, ta.special, tb.sig, tb.q, tb.e, tb.special,
-            has_special(sa_, ta, 1), has_special(sb_, tb, 1), acc.block_size, acc.frac_bits,
-            acc.align == "product", r(acc.term_rounding), r(acc.acc_rounding), acc.acc_in_max,
-            -1 if acc.sum_frac_bits is None else acc.sum_frac_bits, acc.sum_bits or 0, r(acc.sum_rounding),
-            acc.promote_every or 0, acc.promote_chunk or 0, part,
-        )
-        total = part if total is None else (total + part).astype(np.float32)
-    out[...] = total
+    for lo in range(0, max(Kdim, 1), per):  # split-K slices, their float32 results added in order
+        sa, sb = np.ascontiguousarray(ia[:, lo:lo + per]), ib[lo:lo + per, :]
+        if device == "cuda":
+            from . import cuda
+
+            part = cuda.fused_block_part(sa, np.ascontiguousarray(sb), ta, tb, params)
+        else:
+            part = np.zeros_like(out)
+            sbt = np.ascontiguousarray(sb.T)  # N×K: both walk K
+            rows = (ta[3][sa] != FINITE).any(axis=1) if sa.size else np.zeros(M, np.bool_)
+            cols = (tb[3][sbt] != FINITE).any(axis=1) if sbt.size else np.zeros(N, np.bool_)
+            K.fused_block_matmul(sa, sbt, *ta, *tb, rows, cols, *params, part)
+        total = part if total is None else (total + part).astype(np.float32)  # IEEE float32 add
+    return total
+
+
+def _wide_codes(codes, fmt, name):
+    """float32 operands: uint32 bit patterns (every 32-bit pattern is a float32 code)."""
+    c = np.asarray(codes)
+    if c.dtype.kind not in "ui":
+        raise TypeError(f"{name}: {fmt.name} codes must be an integer array of bit patterns (uint32), "
+                        f"got dtype {c.dtype}")
+    if c.size and (int(c.min()) < 0 or int(c.max()) > 0xFFFFFFFF):
+        bad = int(c.min()) if int(c.min()) < 0 else int(c.max())
+        raise ValueError(f"{name}: code {bad:#x} out of range for {fmt.name}; allowed: 0..0xffffffff")
+    return c.astype(np.uint32)
 
 
 def interleave_order(K: int, group: int, run: int, block_size: int) -> np.ndarray:
@@ -167,13 +281,18 @@ def interleave_order(K: int, group: int, run: int, block_size: int) -> np.ndarra
     return np.concatenate(order) if order else np.zeros(0, np.int64)
 
 
-def _interleave(ca, cb, acc):
-    """Pad K with code 0 (+0 in every format) and permute it into step order (exact: zero
-    products take no part in a step)."""
+def _interleave(ca, cb, acc, fa, fb):
+    """Pad K with code 0 and permute it into step order (exact: zero products take no part in
+    a step).  ``ca`` is M×K, ``cb`` K×N."""
     K = ca.shape[1]
     Kp = -(-K // acc.interleave_group) * acc.interleave_group
     if Kp != K:
+        for f in (fa, fb):
+            if f.name not in WIDE and (tables(f).sig[0] != 0 or tables(f).special[0]):
+                raise ValueError(
+                    f"interleave_group={acc.interleave_group} pads K={K} with code 0, which is not zero in "
+                    f"{f.name!r}; allowed: K a multiple of {acc.interleave_group} for this format")
         ca = np.concatenate([ca, np.zeros((ca.shape[0], Kp - K), ca.dtype)], axis=1)
-        cb = np.concatenate([cb, np.zeros((cb.shape[0], Kp - K), cb.dtype)], axis=1)
+        cb = np.concatenate([cb, np.zeros((Kp - K, cb.shape[1]), cb.dtype)], axis=0)
     p = interleave_order(K, acc.interleave_group, acc.interleave_run, acc.block_size)
-    return np.ascontiguousarray(ca[:, p]), np.ascontiguousarray(cb[:, p])
+    return np.ascontiguousarray(ca[:, p]), np.ascontiguousarray(cb[p, :])

@@ -9,6 +9,8 @@ terms and incoming accumulator put on the grid 2^(E − frac_bits), the exact su
 slices added in order.  Results are bit-identical to the CPU path (tests/test_h100_paths.py
 on a GPU; ``NUMBA_ENABLE_CUDASIM=1`` runs the same code on the CPU simulator).
 
+The operands are prepared (validated, split, interleaved, split along K, decoded to tables)
+by :mod:`lowbit.mac.api`, the same code as for the CPU.
 Layout: A codes M×K row-major, B codes K×N row-major (as given): threads of a warp take
 consecutive output columns, so their B reads are coalesced and their A reads broadcast.
 The float32 result is assembled from its bits with integer operations (no float rounding
@@ -19,13 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .accumulators import ROUNDINGS, FusedBlock
-from .accumulators import accumulator as build
+from .steps import (NEAREST_EVEN, NO_EXPONENT, align_exponent, bitlen, cut_sum, product_special, step_exponent,
+                    term_on_grid, to_grid)
 
 _KERNEL = {}
 cuda = None  # numba.cuda, imported on first use (a module global: the CUDA simulator swaps it)
-
-TOWARD_ZERO, NEAREST_EVEN, DOWN, UP, NEAREST_AWAY = 0, 1, 2, 3, 4
 
 
 def available() -> bool:
@@ -50,50 +50,6 @@ def _build():
         # (np.row_stack was np.vstack) so the CUDA target imports.
         np.row_stack = np.vstack
     from numba import cuda, int64, float32
-
-    @cuda.jit(device=True, inline=True)
-    def bitlen(x):
-        n = 0
-        while x >= 65536:
-            x >>= 16
-            n += 16
-        while x > 0:
-            x >>= 1
-            n += 1
-        return n
-
-    @cuda.jit(device=True, inline=True)
-    def to_grid(p, q, g, mode):
-        d = g - q
-        if d <= 0:
-            return p << (-d)
-        neg = p < 0
-        mag = -p if neg else p
-        if d >= 63:
-            r = int64(0)
-            rem_nonzero = mag != 0
-            above_half = False
-            at_half = False
-        else:
-            r = mag >> d
-            rem = mag - (r << d)
-            rem_nonzero = rem != 0
-            half = int64(1) << (d - 1)
-            above_half = rem > half
-            at_half = rem == half
-        if mode == NEAREST_EVEN:
-            if above_half or (at_half and (r & 1) == 1):
-                r += 1
-        elif mode == NEAREST_AWAY:
-            if above_half or at_half:
-                r += 1
-        elif mode == DOWN:
-            if neg and rem_nonzero:
-                r += 1
-        elif mode == UP:
-            if (not neg) and rem_nonzero:
-                r += 1
-        return -r if neg else r
 
     @cuda.jit(device=True, inline=True)
     def f32_bits(a, s):
@@ -139,10 +95,9 @@ def _build():
         if j >= N or i >= M:
             return
         special = row_special[i] or col_special[j]
-        big = int64(-(1 << 40))
-        nan = False
-        pinf = False
-        ninf = False
+        nan = 0
+        pinf = 0
+        ninf = 0
         # float32 accumulator kept as a float32 value (IEEE add on the device, nearest even)
         outer = float32(0.0)
         acc = int64(0)
@@ -150,37 +105,29 @@ def _build():
         count = 0
         for k0 in range(0, K, n):
             k1 = min(k0 + n, K)
-            emax = big
-            for k in range(k0, k1):
+            emax = int64(NO_EXPONENT)
+            for k in range(k0, k1):  # pass 1: the step's alignment exponent (no local buffer)
                 ca = a_codes[i, k]
                 cb = b_codes[k, j]
                 if special:
                     if ta_x[ca] != 0 or tb_x[cb] != 0:
-                        if ta_x[ca] == 2 or tb_x[cb] == 2 or ta_sig[ca] == 0 or tb_sig[cb] == 0:
-                            nan = True
-                        elif (ta_sig[ca] < 0) != (tb_sig[cb] < 0):
-                            ninf = True
-                        else:
-                            pinf = True
+                        fn, fp, fm = product_special(ta_sig[ca], tb_sig[cb], ta_x[ca], tb_x[cb])
+                        nan |= fn
+                        pinf |= fp
+                        ninf |= fm
                         continue
-                p = int64(ta_sig[ca]) * int64(tb_sig[cb])
-                if p != 0:
-                    if align_product:
-                        e = int64(ta_q[ca]) + int64(tb_q[cb]) + bitlen(p if p > 0 else -p) - 1
-                    else:
-                        e = int64(ta_e[ca]) + int64(tb_e[cb])
+                if ta_sig[ca] != 0 and tb_sig[cb] != 0:
+                    e = align_exponent(int64(ta_sig[ca]), int64(ta_q[ca]), int64(ta_e[ca]), int64(tb_sig[cb]),
+                                       int64(tb_q[cb]), int64(tb_e[cb]), align_product)
                     if e > emax:
                         emax = e
-            if acc != 0 and acc_in_max:
-                eacc = s + bitlen(acc if acc > 0 else -acc) - 1
-                if eacc > emax:
-                    emax = eacc
-            if emax != big:
+            emax = step_exponent(emax, acc, s, acc_in_max)
+            if emax != NO_EXPONENT:
                 g = emax - frac_bits
                 total = int64(0)
                 if acc != 0:
                     total = to_grid(acc, s, g, acc_mode)
-                for k in range(k0, k1):
+                for k in range(k0, k1):  # pass 2: the terms on the grid, summed exactly
                     ca = a_codes[i, k]
                     cb = b_codes[k, j]
                     if special:
@@ -188,25 +135,8 @@ def _build():
                             continue
                     p = int64(ta_sig[ca]) * int64(tb_sig[cb])
                     if p != 0:
-                        q = int64(ta_q[ca]) + int64(tb_q[cb])
-                        if term_mode == TOWARD_ZERO:
-                            d = g - q
-                            if d <= 0:
-                                total += p << (-d)
-                            elif d < 63:
-                                total += (p >> d) if p > 0 else -((-p) >> d)
-                        else:
-                            total += to_grid(p, q, g, term_mode)
-                if sum_frac_bits >= 0 and emax - sum_frac_bits > g:
-                    total = to_grid(total, g, emax - sum_frac_bits, sum_mode)
-                    g = emax - sum_frac_bits
-                if sum_bits > 0 and total != 0:
-                    nb = bitlen(total if total > 0 else -total)
-                    if nb > sum_bits:
-                        total = to_grid(total, g, g + nb - sum_bits, sum_mode)
-                        g = g + nb - sum_bits
-                acc = total
-                s = g
+                        total += term_on_grid(p, int64(ta_q[ca]) + int64(tb_q[cb]), g, term_mode)
+                acc, s = cut_sum(total, g, emax, sum_frac_bits, sum_bits, sum_mode)
             count += k1 - k0
             if promote_every > 0:
                 end_chunk = k1 >= K or (promote_chunk > 0 and k1 % promote_chunk == 0)
@@ -270,74 +200,49 @@ _f32_from_bits = None
 _bits_from_f32 = None
 
 
-def matmul(a_codes, b_codes, a_format, b_format, *, accumulator, threads: int = 128) -> np.ndarray:
-    """``lowbit.matmul`` for a ``fused-block`` accumulator (presets included) on the GPU.
-
-    Returns the float32 accumulator (no scales; NaN results carry ``accumulator.nan_bits``).
-    Raises RuntimeError where no CUDA GPU is found, ValueError / TypeError as
-    :func:`lowbit.matmul` for bad operands, and ValueError for accumulators other than
-    fused-block.
-    """
-    from .operands import codes_for_kernel, has_special, tables
-    from ..formats import format as lookup
-
-    acc = build(accumulator)
-    if not isinstance(acc, FusedBlock):
-        raise ValueError(f"device='cuda' runs fused-block accumulators (and their presets) only, got {acc.kind!r}")
+def require() -> None:
+    """Raise RuntimeError, saying what is wrong and what is allowed, unless a CUDA GPU is usable."""
+    try:
+        from numba import cuda as _cuda  # noqa: F401
+    except ImportError as err:  # pragma: no cover - numba ships numba.cuda or numba-cuda provides it
+        raise RuntimeError(f"device='cuda': Numba's CUDA target cannot be imported ({err}); install the 'cuda' "
+                           "extra (numba-cuda); allowed here: device='cpu'") from None
     if not available():
-        raise RuntimeError("device='cuda': no CUDA GPU found by numba.cuda (install the 'cuda' extra and a driver)")
+        raise RuntimeError("device='cuda': no CUDA GPU found by numba.cuda (install the 'cuda' extra and a "
+                           "driver, on a machine with an NVIDIA GPU); allowed here: device='cpu'")
+
+
+def fused_block_part(ia, ib, ta, tb, params, threads: int = 128) -> np.ndarray:
+    """One K slice of the fused-block accumulation on the GPU (called by lowbit.mac.api).
+
+    ``ia`` (M×K) and ``ib`` (K×N) index the operand tables ``ta`` / ``tb`` = (sig, q, e,
+    special); ``params``: :func:`lowbit.mac.api.kernel_params`.  Returns float32 (a NaN
+    result as 0x7FC00000; the caller applies the accumulator's NaN bits).
+    """
     from numba import cuda
 
     if _f32_from_bits is None:
         _setup_bitcasts()
     kernel = _build()
-    fa, fb = lookup(a_format), lookup(b_format)
-    a = np.asarray(a_codes)
-    b = np.asarray(b_codes)
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
-        raise ValueError(f"shapes do not match: a {a.shape} (M×K), b {b.shape} (K×N)")
-    ca = codes_for_kernel(a, fa, "a_codes")
-    cb = codes_for_kernel(b, fb, "b_codes")
-    ta, tb = tables(fa), tables(fb)
-    if acc.interleave_group is not None:  # the step order of K, as lowbit.mac.api does it
-        from .api import interleave_order
+    M, N = ia.shape[0], ib.shape[1]
+    rows = (ta[3][ia] != 0).any(axis=1) if ia.size else np.zeros(M, np.bool_)
+    cols = (tb[3][ib] != 0).any(axis=0) if ib.size else np.zeros(N, np.bool_)
+    tabs = [cuda.to_device(np.ascontiguousarray(t)) for t in (*ta, *tb)]
+    bits = cuda.device_array((M, N), np.int64)
+    grid = ((N + threads - 1) // threads, M)
+    kernel[grid, threads](cuda.to_device(ia), cuda.to_device(ib), *tabs, cuda.to_device(rows),
+                          cuda.to_device(cols), *params, bits)
+    return bits.copy_to_host().astype(np.uint32).view(np.float32)
 
-        K0 = ca.shape[1]
-        Kp = -(-K0 // acc.interleave_group) * acc.interleave_group
-        if Kp != K0:
-            if ta.sig[0] != 0 or tb.sig[0] != 0 or ta.special[0] or tb.special[0]:
-                raise ValueError(
-                    f"interleave_group={acc.interleave_group} pads K={K0} with code 0, which is not zero in "
-                    f"{fa.name!r} or {fb.name!r}; allowed: K a multiple of {acc.interleave_group} for these formats")
-            ca = np.concatenate([ca, np.zeros((ca.shape[0], Kp - K0), ca.dtype)], axis=1)
-            cb = np.concatenate([cb, np.zeros((Kp - K0, cb.shape[1]), cb.dtype)], axis=0)
-        p = interleave_order(K0, acc.interleave_group, acc.interleave_run, acc.block_size)
-        ca = np.ascontiguousarray(ca[:, p])
-        cb = np.ascontiguousarray(cb[p, :])
-    M, K = ca.shape
-    N = cb.shape[1]
-    r = ROUNDINGS.index
-    granules = -(-K // acc.split_granule)
-    per = max(1, -(-granules // acc.split_k)) * acc.split_granule
-    d_tabs = [cuda.to_device(np.ascontiguousarray(t)) for t in
-              (ta.sig, ta.q, ta.e, ta.special, tb.sig, tb.q, tb.e, tb.special)]
-    total = None
-    for lo in range(0, max(K, 1), per):
-        sa = np.ascontiguousarray(ca[:, lo:lo + per])
-        sb = np.ascontiguousarray(cb[lo:lo + per, :])
-        rows = has_special(sa, ta, 1)
-        cols = has_special(sb, tb, 0)
-        bits = cuda.device_array((M, N), np.int64)
-        grid = ((N + threads - 1) // threads, M)
-        kernel[grid, threads](cuda.to_device(sa), cuda.to_device(sb), *d_tabs, cuda.to_device(rows),
-                              cuda.to_device(cols), acc.block_size, acc.frac_bits, acc.align == "product",
-                              r(acc.term_rounding), r(acc.acc_rounding), acc.acc_in_max,
-                              -1 if acc.sum_frac_bits is None else acc.sum_frac_bits, acc.sum_bits or 0,
-                              r(acc.sum_rounding), acc.promote_every or 0, acc.promote_chunk or 0, bits)
-        part = bits.copy_to_host().astype(np.uint32).view(np.float32)
-        total = part if total is None else (total + part).astype(np.float32)
-    out = np.zeros((M, N), np.float32) if total is None else total
-    nan = np.isnan(out)
-    if nan.any():
-        out.view(np.uint32)[nan] = acc.nan_bits
-    return out
+
+def matmul(a_codes, b_codes, a_format, b_format, *, accumulator) -> np.ndarray:
+    """The float32 accumulator of :func:`lowbit.matmul` (``device="cuda"``), without scales.
+
+    NaN results carry ``accumulator.nan_bits``.  Raises RuntimeError where no CUDA GPU is
+    found, ValueError / TypeError as :func:`lowbit.matmul` for bad operands, and ValueError
+    for accumulators other than fused-block.
+    """
+    from .api import accumulate
+    from .registry import accumulator as build
+
+    return accumulate(a_codes, b_codes, a_format, b_format, build(accumulator), "cuda")

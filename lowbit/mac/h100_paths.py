@@ -21,17 +21,21 @@ Cores" (2025):
   output (a NaN result has the bits 0x7FFFFFFF); float16 / bfloat16 outputs are that float32
   rounded to nearest even.
 
-``float32`` operands (TF32 and IEEE paths) are more than 16 bits wide: lowbit.matmul's code
-tables stop at 16 bits, so :func:`matmul_float32` here decodes float32 bit patterns itself
-(TF32: the 13 low fraction bits dropped, as the hardware does) and runs the same
-fused-block kernel.
+``float32`` operands (TF32 and IEEE paths) are given to :func:`lowbit.matmul` as uint32 bit
+patterns with format ``"float32"``; the preset's ``input_rounding`` cuts them to TF32 (Triton
+tf32: the 13 low fraction bits dropped, as the hardware does) and ``operand_split="tf32x3"``
+splits them as Triton's 3xTF32.  Each preset names the operand formats it covers
+(``formats``): lowbit.matmul refuses others.  float16 / bfloat16 output
+(``out_dtype``) writes a NaN as 0x7FFF (``nan_bits16``, recorded).
+
+Not reproduced (``accumulator("h100-tf32")`` raises, saying so): cuBLAS TF32
+(``torch.backends.cuda.matmul.allow_tf32=True``), and cuBLAS FP16 accumulation
+(``allow_fp16_accumulation``, cublasGemmEx COMPUTE_16F) — see the README's "Open".
 """
 
 from __future__ import annotations
 
 import dataclasses
-
-import numpy as np
 
 from .accumulators import Exact, FusedBlock
 
@@ -39,11 +43,15 @@ H100_NAN_BITS = 0x7FFFFFFF
 LIBRARIES = ("cublas", "triton")
 
 
-def _tensor_core(block_size: int, sum_bits: int = 24, sum_rounding: str = "toward_zero") -> FusedBlock:
+H100_NAN_BITS16 = 0x7FFF  # recorded: float16 and bfloat16 outputs of torch.matmul / Triton
+
+
+def _tensor_core(block_size: int, fmt: str, preset: str, sum_bits: int = 24,
+                 sum_rounding: str = "toward_zero") -> FusedBlock:
     return FusedBlock(block_size=block_size, frac_bits=25, align="operands",
                       term_rounding="toward_zero", acc_rounding="toward_zero", acc_in_max=True,
                       sum_bits=sum_bits, sum_rounding=sum_rounding, promote_every=None,
-                      nan_bits=H100_NAN_BITS)
+                      nan_bits=H100_NAN_BITS, nan_bits16=H100_NAN_BITS16, formats=(fmt,), preset=preset)
 
 
 def _split(acc: FusedBlock, name: str, library: str, split_k: int) -> FusedBlock:
@@ -88,7 +96,7 @@ def h100_fp16(library: str = "cublas", split_k: int = 1) -> FusedBlock:
     {1024, 4096}; other shapes are not known.
     """
     _check_library("h100-fp16", library)
-    return _split(_tensor_core(16), "h100-fp16", library, split_k)
+    return _split(_tensor_core(16, "float16", "h100-fp16"), "h100-fp16", library, split_k)
 
 
 def h100_bf16(library: str = "cublas", split_k: int = 1) -> FusedBlock:
@@ -103,7 +111,7 @@ def h100_bf16(library: str = "cublas", split_k: int = 1) -> FusedBlock:
     sums among the crafted probes).
     """
     _check_library("h100-bf16", library)
-    return _split(_tensor_core(16), "h100-bf16", library, split_k)
+    return _split(_tensor_core(16, "bfloat16", "h100-bf16"), "h100-bf16", library, split_k)
 
 
 def h100_fp16_triton(block_k: int = 32, acc: str = "float32") -> FusedBlock:
@@ -122,9 +130,9 @@ def h100_fp16_triton(block_k: int = 32, acc: str = "float32") -> FusedBlock:
     if block_k not in (16, 32, 64, 128, 256):
         raise ValueError(f"h100-fp16-triton: block_k={block_k!r} is not allowed; allowed: 16, 32, 64, 128, 256")
     if acc == "float32":
-        return _tensor_core(16)
+        return _tensor_core(16, "float16", "h100-fp16-triton")
     if acc == "float16":
-        return _tensor_core(16, sum_bits=11, sum_rounding="nearest_even")
+        return _tensor_core(16, "float16", "h100-fp16-triton", sum_bits=11, sum_rounding="nearest_even")
     raise ValueError(f"h100-fp16-triton: acc={acc!r} is not allowed; allowed: 'float32', 'float16'")
 
 
@@ -132,16 +140,20 @@ def h100_bf16_triton(block_k: int = 32) -> FusedBlock:
     """Triton ``tl.dot`` on BF16 operands, float32 accumulator: as :func:`h100_bf16`."""
     if block_k not in (16, 32, 64, 128, 256):
         raise ValueError(f"h100-bf16-triton: block_k={block_k!r} is not allowed; allowed: 16, 32, 64, 128, 256")
-    return _tensor_core(16)
+    return _tensor_core(16, "bfloat16", "h100-bf16-triton")
 
 
-def h100_tf32_triton(block_k: int = 32, input_precision: str = "tf32") -> FusedBlock:
-    """Triton ``tl.dot`` on float32 operands on an H100, ``input_precision`` "tf32" or "ieee".
+def h100_tf32_triton(block_k: int = 32, input_precision: str = "tf32", input_rounding: str | None = None) -> FusedBlock:
+    """Triton ``tl.dot`` on float32 operands on an H100, ``input_precision`` "tf32", "tf32x3" or "ieee".
 
-    ``"tf32"``: each float32 operand loses its 13 low fraction bits (truncation toward zero —
-    no rounding; pass ``input_rounding="toward_zero"`` to :func:`matmul_float32`); steps of
-    8 exact products, 2^(E−25) grid, truncation toward zero, 24 significant bits, as
-    :func:`h100_fp16`.
+    Operands: ``lowbit.matmul(a, b, "float32", "float32", accumulator=...)`` with uint32 bit
+    patterns.
+
+    ``"tf32"``: each float32 operand is cut to TF32 by ``input_rounding`` (default and
+    recorded: ``"toward_zero"`` — the 13 low fraction bits dropped, no rounding: the crafted
+    tie / above-half probes show it; ``"nearest_even"`` / ``"nearest_away"`` are there to
+    compare, not what the H100 does here); steps of 8 exact products, 2^(E−25) grid,
+    truncation toward zero, 24 significant bits, as :func:`h100_fp16`.
 
     ``"ieee"``: no tensor core: a sequential float32 fused multiply-add over k = 0..K−1 (one
     rounding to nearest even per step, IEEE 754 §5.4.1).  Expressed here as a 1-product
@@ -155,77 +167,31 @@ def h100_tf32_triton(block_k: int = 32, input_precision: str = "tf32") -> FusedB
     tensor core then drops small's 13 low fraction bits); per ``tl.dot`` (``block_k`` of K) a
     chain from 0 runs over small_a·big_b, then big_a·small_b, then big_a·big_b (8-product
     steps as ``"tf32"``), and its float32 result is added to the accumulator (IEEE add,
-    nearest even).  Expressed as this fused-block with ``promote_every = 3·block_k`` over the
-    operands rearranged by :func:`tf32x3_operands`; :func:`triton_dot_float32` does both.
+    nearest even).  Expressed as this fused-block with ``operand_split="tf32x3"``
+    (:func:`lowbit.mac.operands.tf32x3_operands`) and ``promote_every = 3·block_k``.
 
     Known to hold: every recorded Triton float32 case of the three settings (64×64, K 16..4096;
     1024×1024, K 1024 and 4096; wide-exponent, Gaussian, heavy-tailed, crafted, including
     inputs with bits below TF32's precision), except float32 overflow in the middle of an
-    "ieee" chain (see above).
+    "ieee" chain (see above).  Not cuBLAS TF32 (``allow_tf32``): that rule was not found
+    (``h100-tf32`` raises).
     """
+    name = "h100-tf32-triton"
     if block_k not in (16, 32, 64, 128, 256):
-        raise ValueError(f"h100-tf32-triton: block_k={block_k!r} is not allowed; allowed: 16, 32, 64, 128, 256")
+        raise ValueError(f"{name}: block_k={block_k!r} is not allowed; allowed: 16, 32, 64, 128, 256")
+    if input_rounding is not None and input_precision != "tf32":
+        raise ValueError(f"{name}: input_rounding={input_rounding!r} applies to input_precision='tf32' only, "
+                         f"got input_precision={input_precision!r}")
     if input_precision == "tf32":
-        return _tensor_core(8)
+        return dataclasses.replace(_tensor_core(8, "float32", name), input_rounding=input_rounding or "toward_zero")
     if input_precision == "ieee":
-        return dataclasses.replace(_tensor_core(1), frac_bits=58, sum_rounding="nearest_even",
+        return dataclasses.replace(_tensor_core(1, "float32", name), frac_bits=58, sum_rounding="nearest_even",
                                    acc_rounding="toward_zero")
     if input_precision == "tf32x3":
-        return dataclasses.replace(_tensor_core(8), promote_every=3 * block_k)
+        return dataclasses.replace(_tensor_core(8, "float32", name), promote_every=3 * block_k,
+                                   operand_split="tf32x3", input_rounding="toward_zero")
     raise ValueError(
-        f"h100-tf32-triton: input_precision={input_precision!r} is not modelled; allowed: 'tf32', 'tf32x3', 'ieee'")
-
-
-def _tf32_rna(x):
-    """float32 -> the nearest TF32 value (ties away from zero: PTX cvt.rna.tf32.f32), as float32."""
-    b = x.view(np.uint32).astype(np.int64)
-    finite = ((b >> 23) & 0xFF) != 0xFF
-    return np.where(finite, (b + 0x1000) & ~np.int64(0x1FFF), b).astype(np.uint32).view(np.float32)
-
-
-def tf32x3_operands(a, b, block_k: int = 32):
-    """Rearrange float32 A (M×K) and B (K×N) for the 3xTF32 chain of :func:`h100_tf32_triton`.
-
-    Operands ±Inf or NaN take no part in the two small-part segments (Triton replaces the NaN
-    small-part sum they cause by 0; the big part carries them into the result).  Per block of ``block_k`` along K (zero-padded at the end), A becomes [small_a | big_a |
-    big_a] and B [big_b ; small_b ; big_b], so that one fused-block chain over the new K
-    (3·block_k per block, promoted after each) runs small_a·big_b, big_a·small_b, big_a·big_b.
-    Returns float32 arrays of shapes M×3K' and 3K'×N (K' = K rounded up to block_k).
-    """
-    a = np.asarray(a, dtype=np.float32) if np.asarray(a).dtype != np.uint32 else np.asarray(a).view(np.float32)
-    b = np.asarray(b, dtype=np.float32) if np.asarray(b).dtype != np.uint32 else np.asarray(b).view(np.float32)
-    K = a.shape[1]
-    pad = -K % block_k
-    a = np.pad(a, ((0, 0), (0, pad)))
-    b = np.pad(b, ((0, pad), (0, 0)))
-    with np.errstate(invalid="ignore"):
-        a_big = _tf32_rna(a)
-        a_small = (a - a_big).astype(np.float32)
-        b_big = _tf32_rna(b)
-        b_small = (b - b_big).astype(np.float32)
-    # Triton replaces a NaN small-part sum by 0.  An operand x = ±Inf or NaN makes small = NaN,
-    # so every small-part sum it enters is NaN and dropped, while the big part carries the Inf
-    # or NaN into the result: zeroing such operands inside the small-part segments is the same.
-    a_small[~np.isfinite(a_small)] = 0
-    b_small[~np.isfinite(b_small)] = 0
-    a_big_s = np.where(np.isfinite(a_big), a_big, np.float32(0))
-    b_big_s = np.where(np.isfinite(b_big), b_big, np.float32(0))
-    ta, tb = [], []
-    for k0 in range(0, a.shape[1], block_k):
-        s = slice(k0, k0 + block_k)
-        ta += [a_small[:, s], a_big_s[:, s], a_big[:, s]]
-        tb += [b_big_s[s, :], b_small[s, :], b_big[s, :]]
-    return np.concatenate(ta, axis=1), np.concatenate(tb, axis=0)
-
-
-def triton_dot_float32(a, b, *, input_precision: str = "tf32", block_k: int = 32) -> np.ndarray:
-    """Triton ``tl.dot`` on float32 operands on an H100, one of "tf32", "tf32x3", "ieee" (float32 result)."""
-    acc = h100_tf32_triton(block_k, input_precision)
-    if input_precision == "tf32x3":
-        a, b = tf32x3_operands(a, b, block_k)
-        return matmul_float32(a, b, accumulator=acc, input_rounding="toward_zero")
-    return matmul_float32(a, b, accumulator=acc,
-                          input_rounding="toward_zero" if input_precision == "tf32" else "none")
+        f"{name}: input_precision={input_precision!r} is not modelled; allowed: 'tf32', 'tf32x3', 'ieee'")
 
 
 # cuBLAS FP32 (torch.matmul, allow_tf32=False) K-slice lengths recorded per shape (M, N, K)
@@ -236,7 +202,7 @@ H100_FP32_CUBLAS_SLICES = {
 }
 
 
-def h100_fp32(K: int, slice_k: int | None = None) -> FusedBlock:
+def h100_fp32(K: int | None = None, slice_k: int | None = None) -> FusedBlock:
     """cuBLAS float32 GEMM without TF32 (``torch.matmul``, ``allow_tf32=False``) on an H100.
 
     No tensor core: CUDA-core kernels (``cutlass_80_simt_sgemm_*`` + ``splitKreduce_kernel``,
@@ -249,8 +215,16 @@ def h100_fp32(K: int, slice_k: int | None = None) -> FusedBlock:
     Fitted on Gaussian operands; every-code (wide exponent) and heavy-tailed operands and the
     crafted probes agree, except float32 overflow in the middle of an FMA chain (the hardware
     gives Inf; the model keeps the exact value — see :func:`h100_tf32_triton` "ieee").
+
+    The accumulator does not see the operands: pass ``K`` (the GEMM's K, to look the slice
+    length up) or ``slice_k``; with ``slice_k`` alone every slice is ``slice_k`` long whatever
+    K is (split_k larger than any K's number of slices).
     """
-    if isinstance(K, bool) or not isinstance(K, int) or K < 1:
+    if K is None and slice_k is None:
+        known = sorted({k for (m, _, k) in H100_FP32_CUBLAS_SLICES if m == 64})
+        raise ValueError("h100-fp32: cuBLAS picks the K-slice length by shape; pass K= (recorded for K in "
+                         f"{known}) or slice_k=")
+    if K is not None and (isinstance(K, bool) or not isinstance(K, int) or K < 1):
         raise ValueError(f"h100-fp32: K={K!r} is not allowed; allowed: an int >= 1")
     if slice_k is None:
         known = sorted({k for (_, _, k) in H100_FP32_CUBLAS_SLICES})
@@ -260,7 +234,8 @@ def h100_fp32(K: int, slice_k: int | None = None) -> FusedBlock:
         slice_k = slices[K]
     if isinstance(slice_k, bool) or not isinstance(slice_k, int) or slice_k < 1:
         raise ValueError(f"h100-fp32: slice_k={slice_k!r} is not allowed; allowed: an int >= 1")
-    return dataclasses.replace(h100_tf32_triton(32, "ieee"), split_k=-(-K // slice_k), split_granule=slice_k)
+    split = (1 << 31) if K is None else -(-K // slice_k)
+    return dataclasses.replace(h100_tf32_triton(32, "ieee"), split_k=split, split_granule=slice_k, preset="h100-fp32")
 
 
 def h100_int8() -> Exact:
@@ -270,150 +245,4 @@ def h100_int8() -> Exact:
     Gaussian codes) equals the exact integer sum.  lowbit's ``exact`` returns it rounded to
     float32, which is the integer itself while |sum| < 2^24.
     """
-    return Exact()
-
-
-OUT_DTYPES = ("float32", "float16", "bfloat16")
-
-
-def h100_output(c, out_dtype: str = "float32") -> np.ndarray:
-    """The H100 GEMM epilogue: the float32 accumulator ``c`` to ``out_dtype``, as bit patterns.
-
-    float32: unchanged (uint32 bits).  float16 / bfloat16: round to nearest even (IEEE 754
-    §4.3.1), overflow to ±Inf; a NaN gives 0x7FFF in both (the top bits of the H100's float32
-    NaN 0x7FFFFFFF — recorded; ml_dtypes' bfloat16 cast would give 0x7FC0).  Returns uint32
-    or uint16 bit patterns.
-    """
-    c = np.asarray(c, dtype=np.float32)
-    if out_dtype == "float32":
-        return c.view(np.uint32).copy()
-    if out_dtype == "float16":
-        with np.errstate(over="ignore"):
-            r = c.astype(np.float16).view(np.uint16)
-    elif out_dtype == "bfloat16":
-        import ml_dtypes
-
-        r = c.astype(ml_dtypes.bfloat16).view(np.uint16)
-    else:
-        raise ValueError(f"out_dtype={out_dtype!r} is not allowed; allowed: {', '.join(OUT_DTYPES)}")
-    r = r.copy()
-    r[np.isnan(c)] = 0x7FFF
-    return r
-
-
-PRESETS = {
-    "h100-fp16": h100_fp16,
-    "h100-bf16": h100_bf16,
-    "h100-fp16-triton": h100_fp16_triton,
-    "h100-bf16-triton": h100_bf16_triton,
-    "h100-tf32-triton": h100_tf32_triton,
-    "h100-fp32": h100_fp32,
-    "h100-int8": h100_int8,
-}
-
-INPUT_ROUNDINGS = ("none", "toward_zero", "nearest_even")
-
-
-def float32_fields(bits, input_rounding: str = "none"):
-    """float32 bit patterns -> exact integer fields (sig, q, e, special) for the MAC kernel.
-
-    ``input_rounding="toward_zero"`` first drops the 13 low fraction bits of every finite
-    value (float32 -> TF32 by truncation, as the H100 tensor core reads float32 operands);
-    ``"nearest_even"`` rounds them off (ties to even; what cuBLAS's TF32 kernels do);
-    "none" keeps all 24 significant bits.  IEEE 754-2019 §3.4: value = (−1)^s · sig · 2^q,
-    e = the binade exponent (emin = −126 for subnormals).
-    """
-    if input_rounding not in INPUT_ROUNDINGS:
-        raise ValueError(f"input_rounding={input_rounding!r} is not allowed; allowed: {', '.join(INPUT_ROUNDINGS)}")
-    b = np.asarray(bits)
-    if b.dtype == np.float32:
-        b = b.view(np.uint32)
-    if b.dtype != np.uint32:
-        raise TypeError(f"float32 operands must be float32 or uint32 bit patterns, got dtype {b.dtype}")
-    b = b.astype(np.int64)
-    field = (b >> 23) & 0xFF
-    finite = field != 0xFF
-    if input_rounding == "toward_zero":
-        b = np.where(finite, b & ~np.int64(0x1FFF), b)
-    elif input_rounding == "nearest_even":  # carries into the exponent as IEEE rounding does
-        low = b & 0x1FFF
-        up = (low > 0x1000) | ((low == 0x1000) & (((b >> 13) & 1) == 1))
-        b = np.where(finite, (b & ~np.int64(0x1FFF)) + np.where(up, 0x2000, 0), b)
-    man = b & 0x7FFFFF
-    sign = (b >> 31) & 1
-    sub = field == 0
-    e = np.where(sub, -126, field - 127)
-    s = np.where(sub, man, man | 0x800000)
-    sig = np.where(sign == 1, -s, s)
-    special = np.where(finite, 0, np.where(man == 0, 1, 2)).astype(np.int8)
-    sig = np.where(special == 0, sig, np.where(special == 1, np.where(sign == 1, -1, 1), 0))
-    return sig.astype(np.int64), (e - 23).astype(np.int64), e.astype(np.int64), special
-
-
-def _value_table(bits, input_rounding):
-    """Unique float32 patterns of one operand as a code table: (codes int32, sig, q, e, special)."""
-    u, inv = np.unique(np.asarray(bits).view(np.uint32), return_inverse=True)
-    sig, q, e, x = float32_fields(u, input_rounding)
-    return inv.reshape(np.shape(bits)).astype(np.int32), sig, q, e, x
-
-
-def matmul_float32(a_bits, b_bits, *, accumulator: FusedBlock, input_rounding: str = "none") -> np.ndarray:
-    """C = A @ B for float32 operands (M×K and K×N, float32 or uint32 bit patterns).
-
-    float32 has too many codes for lowbit.mac's per-format tables, so each operand's distinct
-    bit patterns become its own code table (:func:`float32_fields`), and the ``fused-block``
-    kernel of :mod:`lowbit.mac.kernels` runs ``accumulator`` on them unchanged.  Returns
-    float32; NaN results carry ``accumulator.nan_bits``.
-    """
-    from . import kernels as K
-    from .accumulators import ROUNDINGS
-
-    if not isinstance(accumulator, FusedBlock):
-        raise TypeError(f"matmul_float32 needs a FusedBlock accumulator, got {accumulator!r}")
-    a = np.asarray(a_bits)
-    b = np.asarray(b_bits)
-    for name, t in (("a_bits", a), ("b_bits", b)):
-        if t.dtype not in (np.float32, np.uint32):
-            raise TypeError(f"{name}: float32 operands must be float32 or uint32 bit patterns, got dtype {t.dtype}")
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
-        raise ValueError(f"shapes do not match: a {a.shape} (M×K), b {b.shape} (K×N)")
-    acc = accumulator
-    if a.dtype == np.uint32:
-        a = a.view(np.float32)
-    if b.dtype == np.uint32:
-        b = b.view(np.float32)
-    if acc.interleave_group is not None:  # the step order of K, as lowbit.mac.api does it
-        from .api import interleave_order
-
-        K0 = a.shape[1]
-        pad = -K0 % acc.interleave_group
-        a = np.pad(a, ((0, 0), (0, pad)))
-        b = np.pad(b, ((0, pad), (0, 0)))
-        p = interleave_order(K0, acc.interleave_group, acc.interleave_run, acc.block_size)
-        a = np.ascontiguousarray(a[:, p])
-        b = np.ascontiguousarray(b[p, :])
-    M, Kdim = a.shape
-    out = np.zeros((M, b.shape[1]), np.float32)
-    granules = -(-Kdim // acc.split_granule)
-    per = max(1, -(-granules // acc.split_k)) * acc.split_granule
-    r = ROUNDINGS.index
-    total = None
-    for lo in range(0, max(Kdim, 1), per):
-        ca, *ta = _value_table(a[:, lo:lo + per], input_rounding)
-        cb, *tb = _value_table(b[lo:lo + per, :], input_rounding)
-        cb = np.ascontiguousarray(cb.T)
-        part = np.zeros_like(out)
-        if part.size:
-            rows = (ta[3][ca] != 0).any(axis=1) if ca.size else np.zeros(M, np.bool_)
-            cols = (tb[3][cb] != 0).any(axis=1) if cb.size else np.zeros(b.shape[1], np.bool_)
-            K.fused_block_matmul(
-                ca, cb, *ta, *tb, rows, cols, acc.block_size, acc.frac_bits, acc.align == "product",
-                r(acc.term_rounding), r(acc.acc_rounding), acc.acc_in_max,
-                -1 if acc.sum_frac_bits is None else acc.sum_frac_bits, acc.sum_bits or 0,
-                r(acc.sum_rounding), acc.promote_every or 0, acc.promote_chunk or 0, part)
-        total = part if total is None else (total + part).astype(np.float32)  # IEEE float32 add, in slice order
-    out[...] = total
-    nan = np.isnan(out)
-    if nan.any():
-        out.view(np.uint32)[nan] = acc.nan_bits
-    return out
+    return Exact(formats=("int8",), preset="h100-int8")

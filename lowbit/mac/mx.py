@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .accumulators import accumulator as build
+from .registry import accumulator as build
 from .api import matmul
 
 
