@@ -338,6 +338,15 @@ for fmt, acc in (("bfloat16", P.h100_bf16()), ("float16", P.h100_fp16_triton(acc
     g = C.matmul(a, b, fmt, fmt, accumulator=acc)
     c = lowbit.matmul(a, b, fmt, fmt, accumulator=acc)
     bad += int((g.view(np.uint32) != c.view(np.uint32)).sum())
+x = rng.normal(size=(3, 40)).astype(np.float32).view(np.uint32); y = rng.normal(size=(40, 3)).astype(np.float32).view(np.uint32)
+x[1, 3] = 0x7F800000  # +Inf
+for acc in (P.h100_tf32_triton(input_precision="tf32x3", block_k=16), P.h100_tf32_triton(), P.h100_fp32(slice_k=16)):
+    g = lowbit.matmul(x, y, "float32", "float32", accumulator=acc, device="cuda")
+    c = lowbit.matmul(x, y, "float32", "float32", accumulator=acc)
+    bad += int((g.view(np.uint32) != c.view(np.uint32)).sum())
+g = lowbit.matmul(a, b, "bfloat16", "bfloat16", accumulator="h100-bf16", out_dtype="bfloat16", device="cuda")
+c = lowbit.matmul(a, b, "bfloat16", "bfloat16", accumulator="h100-bf16", out_dtype="bfloat16")
+bad += int((g.view(np.uint16) != c.view(np.uint16)).sum())
 print("MISMATCHES", bad)
 """
 
@@ -352,6 +361,46 @@ def test_cuda_kernel_equals_cpu_kernel_in_simulator():
     r = subprocess.run([sys.executable, "-c", SIM_CHECK], capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "MISMATCHES 0" in r.stdout, r.stdout[-2000:]
+
+
+PTX_CHECK = r"""
+from numba import cuda, types
+import numba.cuda.dispatcher as D
+from numba.cuda.cudadrv.error import NvvmSupportError
+class H100:
+    compute_capability = (9, 0)
+D.get_current_device = lambda: H100()  # compile device functions for sm_90 without a GPU
+from lowbit.mac import cuda as C
+C._setup_bitcasts()
+k = C._build()
+arr = lambda t, nd: types.Array(t, nd, "C")
+i64, i8, b1 = types.int64, types.int8, types.boolean
+for idx in (types.uint8, types.uint16, types.int32):  # FP8, 16-bit and float32-value tables
+    sig = (arr(idx, 2), arr(idx, 2), arr(i64, 1), arr(i64, 1), arr(i64, 1), arr(i8, 1),
+           arr(i64, 1), arr(i64, 1), arr(i64, 1), arr(i8, 1), arr(b1, 1), arr(b1, 1),
+           i64, i64, b1, i64, i64, b1, i64, i64, i64, i64, i64, arr(i64, 2))
+    try:
+        ptx, _ = cuda.compile_ptx(k.py_func, sig, cc=(9, 0))
+    except NvvmSupportError as e:
+        print("NO NVVM", e)
+        raise SystemExit(0)
+    assert ".entry" in ptx
+print("PTX OK")
+"""
+
+
+def test_cuda_kernel_compiles_for_h100_without_a_gpu():
+    """The CUDA kernel, with the shared step functions of lowbit.mac.steps, compiles to sm_90 PTX
+    (NVVM, no GPU needed): the GPU path is at least a valid CUDA program where CI has no GPU."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("numba.cuda", reason="numba's CUDA target not installed")
+    r = subprocess.run([sys.executable, "-c", PTX_CHECK], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    if "NO NVVM" in r.stdout:
+        pytest.skip("NVVM (libnvvm of the CUDA toolkit) not found: " + r.stdout[-300:])
+    assert "PTX OK" in r.stdout
 
 
 @pytest.mark.skipif(not _gpu(), reason="needs a CUDA GPU (lowbit.mac.cuda); CI has none")

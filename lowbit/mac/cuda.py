@@ -104,7 +104,9 @@ def _build():
         s = int64(0)
         count = 0
         for k0 in range(0, K, n):
-            k1 = min(k0 + n, K)
+            k1 = k0 + n
+            if k1 > K:
+                k1 = K
             emax = int64(NO_EXPONENT)
             for k in range(k0, k1):  # pass 1: the step's alignment exponent (no local buffer)
                 ca = a_codes[i, k]
