@@ -13,20 +13,7 @@ import pytest
 
 import lowbit
 from lowbit.mac import mx_matmul
-
-
-def f32_rne(x: Fraction) -> np.float32:
-    if x == 0:
-        return np.float32(0.0)
-    sign = -1 if x < 0 else 1
-    m = abs(x)
-    e = m.numerator.bit_length() - m.denominator.bit_length()
-    if Fraction(2) ** e > m:
-        e -= 1
-    lsb = max(e - 23, -149)
-    r = round(m / Fraction(2) ** lsb)
-    v = Fraction(r) * Fraction(2) ** lsb
-    return np.float32(sign * np.inf) if v >= Fraction(2) ** 128 else np.float32(sign * float(v))
+from test_mac import f32_rne  # the Fraction -> float32 reference of tests/test_mac.py
 
 
 def reference(qa, qb):

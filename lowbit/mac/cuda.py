@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .steps import (NEAREST_EVEN, NO_EXPONENT, align_exponent, bitlen, cut_sum, product_special, step_exponent,
+from .steps import (NEAREST_EVEN, NO_EXPONENT, align_exponent, bitlen, cut_sum, add_special, promote_now, step_exponent,
                     term_on_grid, to_grid)
 
 _KERNEL = {}
@@ -113,10 +113,7 @@ def _build():
                 cb = b_codes[k, j]
                 if special:
                     if ta_x[ca] != 0 or tb_x[cb] != 0:
-                        fn, fp, fm = product_special(ta_sig[ca], tb_sig[cb], ta_x[ca], tb_x[cb])
-                        nan |= fn
-                        pinf |= fp
-                        ninf |= fm
+                        nan, pinf, ninf = add_special(nan, pinf, ninf, ta_sig[ca], tb_sig[cb], ta_x[ca], tb_x[cb])
                         continue
                 if ta_sig[ca] != 0 and tb_sig[cb] != 0:
                     e = align_exponent(int64(ta_sig[ca]), int64(ta_q[ca]), int64(ta_e[ca]), int64(tb_sig[cb]),
@@ -140,13 +137,11 @@ def _build():
                         total += term_on_grid(p, int64(ta_q[ca]) + int64(tb_q[cb]), g, term_mode)
                 acc, s = cut_sum(total, g, emax, sum_frac_bits, sum_bits, sum_mode)
             count += k1 - k0
-            if promote_every > 0:
-                end_chunk = k1 >= K or (promote_chunk > 0 and k1 % promote_chunk == 0)
-                if count >= promote_every or end_chunk:
-                    outer = outer + _f32_from_bits(f32_bits(acc, s))
-                    acc = 0
-                    s = 0
-                    count = 0
+            if promote_now(count, k1, K, promote_every, promote_chunk):
+                outer = outer + _f32_from_bits(f32_bits(acc, s))
+                acc = 0
+                s = 0
+                count = 0
         if nan or (pinf and ninf):
             out_bits[i, j] = 0x7FC00000
         elif pinf:

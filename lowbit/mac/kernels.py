@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .steps import (NEAREST_EVEN, NO_EXPONENT, align_exponent, bitlen, cut_sum, product_special, step_exponent,
+from .steps import (NEAREST_EVEN, NO_EXPONENT, align_exponent, bitlen, cut_sum, add_special, promote_now, step_exponent,
                     term_on_grid, to_grid)
 
 
@@ -80,10 +80,7 @@ def fused_block_matmul(a_codes, b_codes, ta_sig, ta_q, ta_e, ta_x, tb_sig, tb_q,
                 cb = b_codes[j, k]
                 if special:
                     if ta_x[ca] != 0 or tb_x[cb] != 0:
-                        fn, fp, fm = product_special(ta_sig[ca], tb_sig[cb], ta_x[ca], tb_x[cb])
-                        nan |= fn
-                        pinf |= fp
-                        ninf |= fm
+                        nan, pinf, ninf = add_special(nan, pinf, ninf, ta_sig[ca], tb_sig[cb], ta_x[ca], tb_x[cb])
                         continue
                 p = ta_sig[ca] * tb_sig[cb]
                 if p != 0:
@@ -101,13 +98,11 @@ def fused_block_matmul(a_codes, b_codes, ta_sig, ta_q, ta_e, ta_x, tb_sig, tb_q,
                     total += term_on_grid(buf_p[t], buf_q[t], g, term_mode)
                 acc, s = cut_sum(total, g, emax, sum_frac_bits, sum_bits, sum_mode)
             count += k1 - k0
-            if promote_every > 0:
-                end_chunk = k1 >= K or (promote_chunk > 0 and k1 % promote_chunk == 0)
-                if count >= promote_every or end_chunk:
-                    outer = np.float32(outer + np.float32(to_float32(acc, s)))
-                    acc = 0
-                    s = 0
-                    count = 0
+            if promote_now(count, k1, K, promote_every, promote_chunk):
+                outer = np.float32(outer + np.float32(to_float32(acc, s)))
+                acc = 0
+                s = 0
+                count = 0
         if promote_every <= 0:
             outer = np.float32(to_float32(acc, s))
         if nan or pinf or ninf:
@@ -139,10 +134,7 @@ def exact_matmul(a_codes, b_codes, ta_sig, ta_q, ta_x, tb_sig, tb_q, tb_x, row_s
             cb = b_codes[j, k]
             if special:
                 if ta_x[ca] != 0 or tb_x[cb] != 0:
-                    fn, fp, fm = product_special(ta_sig[ca], tb_sig[cb], ta_x[ca], tb_x[cb])
-                    nan |= fn
-                    pinf |= fp
-                    ninf |= fm
+                    nan, pinf, ninf = add_special(nan, pinf, ninf, ta_sig[ca], tb_sig[cb], ta_x[ca], tb_x[cb])
                     continue
             p = ta_sig[ca] * tb_sig[cb]
             if p == 0:
@@ -233,12 +225,18 @@ def round_format(x, p, emin, emax):
 
 @njit(cache=True, inline="always")
 def pair_sum(vals, p, emin, emax):
-    """Bottom-up pairwise sum in place: adjacent pairs level by level, an odd last one carried up."""
+    """Bottom-up pairwise sum in place: adjacent pairs level by level, an odd last one carried up.
+
+    Each sum is rounded by round_format (p > 0), or (p == 0) is the array dtype's own
+    addition (float32 + float32: IEEE float32 add, stored as float32)."""
     n = vals.shape[0]
     while n > 1:
         half = n // 2
         for t in range(half):
-            vals[t] = round_format(vals[2 * t] + vals[2 * t + 1], p, emin, emax)
+            if p > 0:
+                vals[t] = round_format(vals[2 * t] + vals[2 * t + 1], p, emin, emax)
+            else:
+                vals[t] = vals[2 * t] + vals[2 * t + 1]
         if n % 2 == 1:
             vals[half] = vals[n - 1]
             n = half + 1
@@ -297,17 +295,7 @@ def ieee32_matmul(a_codes, b_codes, ta_val, tb_val, order, chunk, out):
             prods = np.empty(K, np.float32)
             for k in range(K):
                 prods[k] = ta_val[a_codes[i, k]] * tb_val[b_codes[j, k]]
-            n = K
-            while n > 1:
-                half = n // 2
-                for t in range(half):
-                    prods[t] = prods[2 * t] + prods[2 * t + 1]
-                if n % 2 == 1:
-                    prods[half] = prods[n - 1]
-                    n = half + 1
-                else:
-                    n = half
-            out[i, j] = prods[0]
+            out[i, j] = pair_sum(prods, 0, 0, 0)
             continue
         total = np.float32(0.0)
         part = np.float32(0.0)

@@ -130,11 +130,23 @@ def cut_sum(total, g, emax, sum_frac_bits, sum_bits, sum_mode):
 
 
 @register_jitable
-def product_special(sig_a, sig_b, x_a, x_b):
-    """IEEE 754 §6.1/§7.2 class of a product with a special operand (x ≠ FINITE):
-    (nan, +inf, −inf) flags as 0/1 ints — NaN operand or Inf·0 give NaN."""
+def add_special(nan, pinf, ninf, sig_a, sig_b, x_a, x_b):
+    """Fold one product with a special operand (x ≠ FINITE) into the (nan, +inf, −inf) flags
+    (0/1 ints) of a sum, IEEE 754 §6.1/§7.2: a NaN operand or Inf·0 gives NaN, otherwise
+    the product is the signed infinity."""
     if x_a == NOT_A_NUMBER or x_b == NOT_A_NUMBER or sig_a == 0 or sig_b == 0:
-        return 1, 0, 0
+        return 1, pinf, ninf
     if (sig_a < 0) != (sig_b < 0):
-        return 0, 0, 1
-    return 0, 1, 0
+        return nan, pinf, 1
+    return nan, 1, ninf
+
+
+@register_jitable
+def promote_now(count, k1, K, promote_every, promote_chunk):
+    """After the step ending at element k1 of K (``count`` elements since the last
+    promotion): is the chain added into the float32 accumulator now?  Every
+    ``promote_every`` elements, at the end of each ``promote_chunk`` and at the end of K."""
+    if promote_every <= 0:
+        return False
+    end_chunk = k1 >= K or (promote_chunk > 0 and k1 % promote_chunk == 0)
+    return count >= promote_every or end_chunk
