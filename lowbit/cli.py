@@ -8,6 +8,7 @@ with status 2 (never a traceback).  ``lowbit`` with no arguments prints the form
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -275,6 +276,9 @@ def main(argv=None) -> int:
         return _cmd_formats(args)
     try:
         return args.func(args)
+    except BrokenPipeError:  # output piped into e.g. `head`, which closed it: not an error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep the interpreter's final flush quiet
+        return 0
     except (CLIError, ValueError, TypeError, OSError) as e:  # VectorFormatError is a ValueError
         print(f"lowbit: error: {e}", file=sys.stderr)
         return EXIT_ERROR
