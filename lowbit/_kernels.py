@@ -122,16 +122,7 @@ def round_pack(sign, sig, exp, lead, p, srbits):
         te = lead if lead > emin else emin
         q = te - mbits
         top_exp = (((np.int64(1) << (ebits + mbits)) - 1) >> mbits) - bias + 1
-    max_mag = p[P_BITS]  # placeholder, set below
-    if is_int:
-        max_mag = (np.int64(1) << (bits - 1)) - 1
-    else:
-        reserved = np.int64(0)
-        if specials == 0:
-            reserved = np.int64(1) << mbits
-        elif specials == 1 or specials == 4 or specials == 5:
-            reserved = np.int64(1)
-        max_mag = (np.int64(1) << (ebits + mbits)) - 1 - reserved
+    max_mag = max_magnitude_code(p)
 
     overflow = False
     n = np.int64(0)
@@ -238,6 +229,23 @@ def round_pack(sign, sig, exp, lead, p, srbits):
     return overflow_code(sign, to_max, p), flags | (0 if to_max or specials != 3 else FLAG_OVERFLOW_ERROR)
 
 
+@numba.njit(cache=True, inline="always")
+def max_magnitude_code(p):
+    """Magnitude code of the largest finite value (``Format.max_magnitude_code``): the top
+    magnitude code less the codes the specials policy reserves (IEEE: the whole top binade;
+    fn, P3109, E8M0: one; fnuz, finite: none)."""
+    mbits = p[P_MBITS]
+    specials = p[P_SPECIALS]
+    if specials == 6:
+        return (np.int64(1) << (p[P_BITS] - 1)) - 1
+    reserved = np.int64(0)
+    if specials == 0:
+        reserved = np.int64(1) << mbits
+    elif specials == 1 or specials == 4 or specials == 5:
+        reserved = np.int64(1)
+    return (np.int64(1) << (p[P_EBITS] + mbits)) - 1 - reserved
+
+
 @numba.njit(cache=True)
 def overflow_code(sign, to_max, p):
     """Code for a value beyond the range: ±max finite, else ±Inf, else NaN."""
@@ -246,12 +254,7 @@ def overflow_code(sign, to_max, p):
     mbits = p[P_MBITS]
     specials = p[P_SPECIALS]
     signed = p[P_SIGNED]
-    reserved = np.int64(0)
-    if specials == 0:
-        reserved = np.int64(1) << mbits
-    elif specials == 1 or specials == 4 or specials == 5:
-        reserved = np.int64(1)
-    max_mag = (np.int64(1) << (ebits + mbits)) - 1 - reserved
+    max_mag = max_magnitude_code(p)
     s = (np.int64(sign) << (bits - 1)) if signed == 1 else np.int64(0)
     if to_max or specials == 3:
         return s | max_mag
