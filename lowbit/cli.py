@@ -181,9 +181,57 @@ def _cmd_vectors_verify(args) -> int:
     return 0
 
 
+def _parse_params(items) -> dict:
+    """``key=value`` pairs of accumulator parameters; values read as Python literals."""
+    import ast
+
+    out = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CLIError(f"--param {item!r}: expected KEY=VALUE, e.g. fast_accum=True")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
+
+
+def _cmd_check_gemm(args) -> int:
+    from . import mac
+    from .gemm_check import check_gemm
+
+    if len(args.formats) != 2:
+        raise CLIError("--gemm needs --formats A_FORMAT B_FORMAT (two names), e.g. --formats e4m3 e4m3")
+    params = _parse_params(args.param)
+    a, b, c = (_load_npy(path) for path in args.gemm)
+    acc = mac.accumulator(args.accumulator, **params)
+    device = {} if args.device == "cpu" else {"device": args.device}
+    result = check_gemm(a, b, c, args.formats[0], args.formats[1], acc, scale_a=args.scale_a,
+                        scale_b=args.scale_b, **device)
+    result.accumulator = args.accumulator + "".join(f", {p}" for p in args.param or ())
+    print(result.report(limit=args.limit))
+    return 0 if result.ok else EXIT_MISMATCH
+
+
+def _load_npy(path):
+    import numpy as np
+
+    if not str(path).endswith(".npy"):
+        raise CLIError(f"{path}: --gemm takes .npy files (A codes, B codes, the kernel's C)")
+    return np.load(path, allow_pickle=False)
+
+
 def _cmd_check(args) -> int:
     from .vectors.check import check_files
 
+    if args.gemm:
+        if args.files:
+            raise CLIError("--gemm takes its three .npy files after the flag; give no VECTORS RESULTS with it")
+        return _cmd_check_gemm(args)
+    if len(args.files) != 2:
+        raise CLIError("check needs VECTORS RESULTS (two files), or --gemm A.npy B.npy C.npy")
+    args.vectors, args.results = args.files
     result = check_files(args.vectors, args.results)
     print(result.report(limit=args.limit))
     return 0 if result.ok else EXIT_MISMATCH
@@ -250,14 +298,25 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=_cmd_vectors_verify)
 
     p = _sub(sub, "check", "compare a kernel's results with golden vectors (exit 0 only when all match)",
-             "lowbit check vectors/encode/edges/float8_e4m3fn/nearest_even-saturate.txt my_kernel.txt",
+             "lowbit check vectors/encode/edges/float8_e4m3fn/nearest_even-saturate.txt my_kernel.txt\n"
+             "  lowbit check --gemm A.npy B.npy C.npy --formats e4m3 e4m3 --accumulator h100-fp8 --param fast_accum=True",
              description="compare a kernel's results with a golden-vector file. RESULTS is text in the vectors' "
                          "line format (input then output words, hex, any order), one hex output per line in the "
                          "golden order, or a .npy array with one element per case. Mismatches are listed with "
                          "decoded values and the profiles / rules that give the kernel's answer.")
-    p.add_argument("vectors", metavar="VECTORS", help="a golden-vector file")
-    p.add_argument("results", metavar="RESULTS", help="the kernel's results (.txt or .npy)")
+    p.add_argument("files", nargs="*", metavar="VECTORS RESULTS",
+                   help="a golden-vector file and the kernel's results (.txt or .npy)")
     p.add_argument("--limit", type=int, default=20, help="mismatches to list (default 20)")
+    g = p.add_argument_group("full-size GEMM output (instead of VECTORS RESULTS)")
+    g.add_argument("--gemm", nargs=3, metavar=("A.npy", "B.npy", "C.npy"),
+                   help="operand codes (M×K, K×N) and the kernel's output C (float32, bfloat16 or float16)")
+    g.add_argument("--formats", nargs="+", default=[], metavar="FMT", help="the formats of A and B")
+    g.add_argument("--accumulator", default="h100-fp8", help="accumulator or preset name (default h100-fp8)")
+    g.add_argument("--param", action="append", metavar="KEY=VALUE",
+                   help="accumulator parameter, repeatable (e.g. fast_accum=True, block_k=64)")
+    g.add_argument("--scale-a", type=float, default=1.0)
+    g.add_argument("--scale-b", type=float, default=1.0)
+    g.add_argument("--device", default="cpu", help="where lowbit computes the model: cpu or cuda")
     p.set_defaults(func=_cmd_check)
     return parser
 
