@@ -28,10 +28,12 @@ An accumulator starts at +0; a product with a NaN operand, Inf·0, or +Inf and �
 products give NaN, other infinite products give that infinity (IEEE 754 §6.1, §7.2),
 for every kind.
 
-Presets (``h100-fp8``, ``h100-fp8-triton``, and :func:`h100_mma_sync_f16`, which
-``h100-fp8-triton`` returns for max_num_imprecise_acc < 32) are settings of ``fused-block``;
-their docstrings state the evidence behind them and every condition they are known to hold
-under (``vectors/hardware/h100/``).
+The FP8 presets (``h100-fp8``, ``h100-fp8-triton``, and :func:`h100_mma_sync_f16`, which
+``h100-fp8-triton`` returns for max_num_imprecise_acc < 32) are settings of ``fused-block``
+defined here; the other H100 paths are in :mod:`lowbit.mac.h100_paths`; all are reachable
+by name through the one registry, :mod:`lowbit.mac.registry` (``accumulator(name)``,
+``PRESETS``).  Their docstrings state the evidence behind them and every condition they are
+known to hold under (``vectors/hardware/h100/``).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .steps import (NEAREST_EVEN, NO_EXPONENT, align_exponent, bitlen, cut_sum, add_special, promote_now, step_exponent,
+from .steps import (NEAREST_EVEN, NO_EXPONENT, TOWARD_ZERO, align_exponent, bitlen, cut_sum, add_special, promote_now, step_exponent,
                     term_on_grid, to_grid)
 
 
@@ -94,8 +94,12 @@ def fused_block_matmul(a_codes, b_codes, ta_sig, ta_q, ta_e, ta_x, tb_sig, tb_q,
             if emax != NO_EXPONENT:
                 g = emax - frac_bits
                 total = to_grid(acc, s, g, acc_mode) if acc != 0 else np.int64(0)
-                for t in range(cnt):
-                    total += term_on_grid(buf_p[t], buf_q[t], g, term_mode)
+                if term_mode == TOWARD_ZERO:  # the tensor-core case: the mode test out of the loop
+                    for t in range(cnt):
+                        total += term_on_grid(buf_p[t], buf_q[t], g, TOWARD_ZERO)
+                else:
+                    for t in range(cnt):
+                        total += term_on_grid(buf_p[t], buf_q[t], g, term_mode)
                 acc, s = cut_sum(total, g, emax, sum_frac_bits, sum_bits, sum_mode)
             count += k1 - k0
             if promote_now(count, k1, K, promote_every, promote_chunk):

@@ -1,11 +1,15 @@
 """The fused-block step, written once for the CPU kernel and the CUDA kernel.
 
-Plain integer functions (``numba.extending.register_jitable``): Numba compiles them into
+Plain integer functions (``numba.extending.register_jitable``; not IR-inlined: that doubled
+the kernels' compile time, and LLVM makes the calls cheap): Numba compiles them into
 whichever kernel calls them — :func:`lowbit.mac.kernels.fused_block_matmul` (CPU, ``njit``)
 and the kernel of :mod:`lowbit.mac.cuda` (Numba's CUDA target) — and the CUDA simulator
 runs them as Python.  So the rule of :class:`lowbit.mac.FusedBlock` has one description:
 the alignment exponent of a step, the grid rounding of terms and of the incoming
 accumulator, the cut of the exact sum, and the special-value algebra of a product.
+
+Numba's on-disk cache (``cache=True``) keys a kernel on its own file: after editing this
+file, delete ``lowbit/mac/__pycache__/*.nbi`` / ``*.nbc`` (or touch kernels.py).
 
 Rounding-mode numbers (names in :data:`lowbit.mac.accumulators.ROUNDINGS`, same order):
 0 toward_zero (truncate the magnitude), 1 nearest_even, 2 down (toward −∞: two's-complement
