@@ -375,7 +375,7 @@ C._setup_bitcasts()
 k = C._build()
 arr = lambda t, nd: types.Array(t, nd, "C")
 i64, i8, b1 = types.int64, types.int8, types.boolean
-for idx in (types.uint8, types.uint16, types.int32):  # FP8, 16-bit and float32-value tables
+for idx in (types.uint8, types.uint16, types.int64):  # FP8, 16-bit codes; float32 element tables
     sig = (arr(idx, 2), arr(idx, 2), arr(i64, 1), arr(i64, 1), arr(i64, 1), arr(i8, 1),
            arr(i64, 1), arr(i64, 1), arr(i64, 1), arr(i8, 1), arr(b1, 1), arr(b1, 1),
            i64, i64, b1, i64, i64, b1, i64, i64, i64, i64, i64, arr(i64, 2))

@@ -206,10 +206,10 @@ def kernel_params(acc: FusedBlock) -> tuple:
             r(acc.sum_rounding), acc.promote_every or 0, acc.promote_chunk or 0)
 
 
-def _operand_table(codes, fmt, acc, name):
+def _operand_table(codes, fmt, acc, name, order):
     """(table indices, (sig, q, e, special)) of one operand, after the preset's input rounding."""
     if fmt.name in WIDE:
-        return float32_table(codes, acc.input_rounding)
+        return float32_table(codes, acc.input_rounding, order)
     if acc.input_rounding != "none" and fmt.mbits > TF32_FRAC_BITS:
         raise ValueError(f"{name}: input_rounding={acc.input_rounding!r} cuts float32 operands to TF32; "
                          f"format {fmt.name!r} has {fmt.mbits} fraction bits; allowed: float32 or at most "
@@ -228,8 +228,8 @@ def _fused_block(acc: FusedBlock, a, b, fa, fb, device: str) -> np.ndarray:
         ca, cb = tf32x3_operands(ca, cb, acc.promote_every // 3)
     if acc.interleave_group is not None:
         ca, cb = _interleave(ca, cb, acc, fa, fb)
-    ia, ta = _operand_table(ca, fa, acc, "a_format")
-    ib, tb = _operand_table(cb, fb, acc, "b_format")
+    ia, ta = _operand_table(ca, fa, acc, "a_format", "C")
+    ib, tb = _operand_table(cb, fb, acc, "b_format", "F" if device == "cpu" else "C")
     params = kernel_params(acc)
     out = np.zeros((M, N), np.float32)
     if not (M and N):

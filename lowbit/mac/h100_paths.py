@@ -28,9 +28,9 @@ splits them as Triton's 3xTF32.  Each preset names the operand formats it covers
 (``formats``): lowbit.matmul refuses others.  float16 / bfloat16 output
 (``out_dtype``) writes a NaN as 0x7FFF (``nan_bits16``, recorded).
 
-Not reproduced (``accumulator("h100-tf32")`` raises, saying so): cuBLAS TF32
-(``torch.backends.cuda.matmul.allow_tf32=True``), and cuBLAS FP16 accumulation
-(``allow_fp16_accumulation``, cublasGemmEx COMPUTE_16F) — see the README's "Open".
+Not reproduced: cuBLAS TF32 (``torch.backends.cuda.matmul.allow_tf32=True``;
+``accumulator("h100-tf32")`` raises, saying so) and cuBLAS FP16 accumulation
+(``allow_fp16_accumulation``, cublasGemmEx COMPUTE_16F; no preset) — see the README's "Open".
 """
 
 from __future__ import annotations

@@ -185,13 +185,15 @@ def float32_fields(bits, input_rounding: str = "none"):
     return sig.astype(np.int64), (e - 23).astype(np.int64), e.astype(np.int64), special
 
 
-def float32_table(bits: np.ndarray, input_rounding: str):
-    """One float32 operand's distinct bit patterns as its own code table.
+def float32_table(bits: np.ndarray, input_rounding: str, order: str = "C"):
+    """One float32 operand as its own code table: entry t holds the fields of element t.
 
-    Returns (indices int32 of the shape of ``bits``, OperandTables-like (sig, q, e, special))."""
-    u, inv = np.unique(np.asarray(bits, np.uint32), return_inverse=True)
-    sig, q, e, x = float32_fields(u, input_rounding)
-    return inv.reshape(np.shape(bits)).astype(np.int32), (sig, q, e, x)
+    ``order`` lays the table out along the operand's memory order the kernel walks (``"C"``
+    for A, M×K; ``"F"`` for B, K×N, so that each column's K elements are adjacent).
+    Returns (indices int64 of the shape of ``bits``, (sig, q, e, special))."""
+    b = np.asarray(bits, np.uint32)
+    idx = np.arange(b.size, dtype=np.int64).reshape(b.shape, order=order)
+    return idx, float32_fields(b.ravel(order=order), input_rounding)
 
 
 def tf32x3_operands(a_bits: np.ndarray, b_bits: np.ndarray, block_k: int):

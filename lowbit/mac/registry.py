@@ -37,11 +37,6 @@ NOT_REPRODUCED = {
         "and the wgmma kernels of larger shapes are not modelled; see vectors/hardware/h100/paths/README.md). "
         "Triton tl.dot with input_precision='tf32' is reproduced: accumulator 'h100-tf32-triton'"
     ),
-    "h100-fp16-fp16acc": (
-        "cuBLAS FP16 accumulation (allow_fp16_accumulation, cublasGemmEx COMPUTE_16F) is not reproduced: "
-        "its rule was not found. Triton tl.dot with a float16 accumulator is: "
-        "accumulator 'h100-fp16-triton' with acc='float16'"
-    ),
 }
 
 
