@@ -27,14 +27,16 @@ def preset_output(c, a, b):
             split = 3 if (path != "triton_dot" and c["M"] == 64 and c["K"] == 4096) else 1
             acc = P.h100_fp16(split_k=split) if fam == "f16" else P.h100_bf16(split_k=split)
             out = "float32" if c["out_dtype"] == "uint32" else FMT[fam]
-        return P.h100_output(lowbit.matmul(a, b, FMT[fam], FMT[fam], accumulator=acc), out)
+        return lowbit.matmul(a, b, FMT[fam], FMT[fam], accumulator=acc, out_dtype=out).view(
+            np.uint32 if out == "float32" else np.uint16)
     if fam == "f32" and path == "torch_matmul" and prm == {"allow_tf32": False}:
         sl = P.H100_FP32_CUBLAS_SLICES.get((c["M"], c["N"], c["K"]))
         if sl is None:
             return np.full((a.shape[0], b.shape[1]), 0x7FC00001, np.uint32)  # shape not modelled: not reproduced
-        return P.matmul_float32(a, b, accumulator=P.h100_fp32(c["K"], sl)).view(np.uint32)
+        return lowbit.matmul(a, b, "float32", "float32", accumulator=P.h100_fp32(c["K"], sl)).view(np.uint32)
     if fam == "f32" and path == "triton_dot":
-        return P.triton_dot_float32(a, b, input_precision=prm["input_precision"], block_k=32).view(np.uint32)
+        return lowbit.matmul(a, b, "float32", "float32",
+                             accumulator=P.h100_tf32_triton(32, prm["input_precision"])).view(np.uint32)
     if fam == "e4m3" and path == "triton_dot" and prm.get("max_num_imprecise_acc") == 0:
         from lowbit.mac import accumulator
         acc = accumulator("h100-fp8-triton", block_k=prm["block_k"], max_num_imprecise_acc=0)
