@@ -353,33 +353,10 @@ def encode_one(b, p, srbits):
     return round_pack(sign, sig, exp, lead, p, srbits)
 
 
-@numba.njit(cache=True, parallel=True)
-def encode_array(bits_in, p, srbits, out):
-    """Encode every element of ``bits_in`` (raw source bits) into ``out`` (codes); returns OR of flags."""
-    n = bits_in.shape[0]
-    use_sr = srbits.shape[0] == n
-    flags = np.zeros(1, dtype=np.int64)
-    nchunks = 64
-    chunk_flags = np.zeros(nchunks, dtype=np.int64)
-    step = (n + nchunks - 1) // nchunks
-    for c in numba.prange(nchunks):
-        start = c * step
-        stop = min(n, start + step)
-        f = 0
-        for i in range(start, stop):
-            r = srbits[i] if use_sr else np.int64(0)
-            code, fl = encode_one(np.int64(bits_in[i]), p, r)
-            out[i] = code
-            f |= fl
-        chunk_flags[c] = f
-    for c in range(nchunks):
-        flags[0] |= chunk_flags[c]
-    return flags[0]
-
-
 @numba.njit(cache=True)
 def encode_array_serial(bits_in, p, srbits, out):
-    """:func:`encode_array` on one thread: for small arrays, where starting threads costs more."""
+    """Encode every element of ``bits_in`` (raw source bits) into ``out`` (codes) on one thread;
+    returns the OR of the flags.  ``srbits`` holds one random word per element, or is empty."""
     use_sr = srbits.shape[0] == bits_in.shape[0]
     f = 0
     for i in range(bits_in.shape[0]):
@@ -387,6 +364,25 @@ def encode_array_serial(bits_in, p, srbits, out):
         code, fl = encode_one(np.int64(bits_in[i]), p, r)
         out[i] = code
         f |= fl
+    return f
+
+
+@numba.njit(cache=True, parallel=True)
+def encode_array(bits_in, p, srbits, out):
+    """:func:`encode_array_serial` over 64 chunks in parallel (worth it for large arrays only)."""
+    n = bits_in.shape[0]
+    use_sr = srbits.shape[0] == n
+    nchunks = 64
+    chunk_flags = np.zeros(nchunks, dtype=np.int64)
+    step = (n + nchunks - 1) // nchunks
+    for c in numba.prange(nchunks):
+        start = min(n, c * step)
+        stop = min(n, start + step)
+        sr = srbits[start:stop] if use_sr else srbits[:0]
+        chunk_flags[c] = encode_array_serial(bits_in[start:stop], p, sr, out[start:stop])
+    f = 0
+    for c in range(nchunks):
+        f |= chunk_flags[c]
     return f
 
 

@@ -105,8 +105,6 @@ def encode(
     fmt = lookup(fmt)
     arr = _as_float_array(x)
     rules = resolve(profile, fmt, arr.dtype)
-    if overflow is not None and nan is None and not fmt.has_nan and rules.nan == "error" and overflow == "saturate":
-        nan = "zero"
     rules = rules.replace(rounding=rounding, overflow=overflow, nan=nan, **rule_overrides)
     if not fmt.has_nan and rules.nan == "error" and rules.overflow in ("saturate", "wrap"):
         rules = rules.replace(nan="zero")
