@@ -49,7 +49,7 @@ INPUT_ROUNDINGS = ("none", "toward_zero", "nearest_even", "nearest_away")
 OPERAND_SPLITS = (None, "tf32x3")
 # Fields added after golden vectors (vectors/dot) embedded accumulator reprs: rule fields are
 # shown only when not at their default; the preset's label and covered formats never.
-_QUIET_FIELDS = ("input_rounding", "operand_split", "nan_bits16")
+_QUIET_FIELDS = ("input_rounding", "operand_split", "nan_bits16", "sum_emax", "sum_emin")
 _LABEL_FIELDS = ("formats", "preset")
 
 
@@ -143,6 +143,12 @@ class FusedBlock:
         2^(E − sum_frac_bits), E the block's alignment exponent (None: no such step).
       sum_bits: significant bits the block sum keeps (None: all).
       sum_rounding: how the sum is cut to ``sum_bits``.
+      sum_emax / sum_emin: the exponent range of the chain's own format (with ``sum_bits``
+        its precision): a cut sum of magnitude >= 2^(sum_emax+1) is ±Inf from then on
+        (IEEE 754 §7.4 overflow after rounding; a later opposite Inf gives NaN), and the sum
+        is never kept finer than 2^(sum_emin − sum_bits + 1), the format's subnormal spacing
+        (one rounding with the ``sum_bits`` cut).  None: unbounded (the final float32
+        conversion still overflows to ±Inf).
       promote_every: the chain is added into a separate float32 accumulator (IEEE add,
         nearest even) and restarted every this many elements of K (None: never; the
         chain's final value is rounded to float32, nearest even).
@@ -185,6 +191,8 @@ class FusedBlock:
     sum_frac_bits: int | None = None
     sum_bits: int | None = 14
     sum_rounding: str = "toward_zero"
+    sum_emax: int | None = None
+    sum_emin: int | None = None
     promote_every: int | None = None
     promote_chunk: int | None = None
     split_k: int = 1
@@ -214,6 +222,11 @@ class FusedBlock:
             _check_choice(k, name, getattr(self, name), ROUNDINGS)
         _check_int(k, "sum_frac_bits", self.sum_frac_bits, 0, 62, none_ok=True)
         _check_int(k, "sum_bits", self.sum_bits, 1, 62, none_ok=True)
+        _check_int(k, "sum_emax", self.sum_emax, 0, 1 << 20, none_ok=True)
+        _check_int(k, "sum_emin", self.sum_emin, -(1 << 20), 0, none_ok=True)
+        if self.sum_emin is not None and self.sum_bits is None:
+            raise ValueError(f"{k}: sum_emin={self.sum_emin} needs sum_bits (the subnormal spacing is "
+                             "2^(sum_emin - sum_bits + 1))")
         _check_int(k, "promote_every", self.promote_every, 1, none_ok=True)
         _check_int(k, "promote_chunk", self.promote_chunk, 1, none_ok=True)
         _check_int(k, "split_k", self.split_k, 1)

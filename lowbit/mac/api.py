@@ -23,6 +23,7 @@ from .accumulators import IEEE_FORMATS, ROUNDINGS, Exact, FusedBlock, IEEE
 from .operands import (FINITE, codes_for_kernel, float32_table, has_special, tables, tf32x3_operands,
                        values32)
 from .registry import accumulator as build
+from .steps import NO_EXPONENT
 
 OUT_DTYPES = ("float32", "float16", "bfloat16")
 DEVICES = ("cpu", "cuda")
@@ -203,7 +204,9 @@ def kernel_params(acc: FusedBlock) -> tuple:
     r = ROUNDINGS.index
     return (acc.block_size, acc.frac_bits, acc.align == "product", r(acc.term_rounding), r(acc.acc_rounding),
             acc.acc_in_max, -1 if acc.sum_frac_bits is None else acc.sum_frac_bits, acc.sum_bits or 0,
-            r(acc.sum_rounding), acc.promote_every or 0, acc.promote_chunk or 0)
+            r(acc.sum_rounding), acc.promote_every or 0, acc.promote_chunk or 0,
+            NO_EXPONENT if acc.sum_emin is None else acc.sum_emin - (acc.sum_bits - 1),
+            -NO_EXPONENT if acc.sum_emax is None else acc.sum_emax)
 
 
 def _operand_table(codes, fmt, acc, name, order):
@@ -250,7 +253,8 @@ def _fused_block(acc: FusedBlock, a, b, fa, fb, device: str) -> np.ndarray:
             rows = (ta[3][sa] != FINITE).any(axis=1) if sa.size else np.zeros(M, np.bool_)
             cols = (tb[3][sbt] != FINITE).any(axis=1) if sbt.size else np.zeros(N, np.bool_)
             K.fused_block_matmul(sa, sbt, *ta, *tb, rows, cols, *params, part)
-        total = part if total is None else (total + part).astype(np.float32)  # IEEE float32 add
+        with np.errstate(invalid="ignore", over="ignore"):  # Inf − Inf = NaN, overflow = Inf: IEEE, as wanted
+            total = part if total is None else (total + part).astype(np.float32)  # IEEE float32 add
     return total
 
 

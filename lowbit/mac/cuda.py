@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .steps import (NEAREST_EVEN, NO_EXPONENT, align_exponent, bitlen, cut_sum, add_special, promote_now, step_exponent,
+from .steps import (NEAREST_EVEN, NO_EXPONENT, align_exponent, bitlen, chain_overflow, cut_sum, add_special, promote_now, step_exponent,
                     term_on_grid, to_grid)
 
 _KERNEL = {}
@@ -83,11 +83,20 @@ def _build():
             return sign | int64(0x7F800000)
         return sign | (biased << 23) | (a - (int64(1) << 23))
 
+    @cuda.jit(device=True, inline=True)
+    def chain_bits(a, s, cinf):
+        """The chain's float32 bits: ±Inf once it overflowed (``cinf``), else a·2^s rounded."""
+        if cinf > 0:
+            return int64(0x7F800000)
+        if cinf < 0:
+            return int64(0xFF800000)
+        return f32_bits(a, s)
+
     @cuda.jit
     def kernel(a_codes, b_codes, ta_sig, ta_q, ta_e, ta_x, tb_sig, tb_q, tb_e, tb_x,
                row_special, col_special, n, frac_bits, align_product, term_mode, acc_mode,
                acc_in_max, sum_frac_bits, sum_bits, sum_mode, promote_every, promote_chunk,
-               out_bits):
+               sum_lsb_min, sum_emax, out_bits):
         j = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
         i = cuda.blockIdx.y
         M, K = a_codes.shape
@@ -102,6 +111,7 @@ def _build():
         outer = float32(0.0)
         acc = int64(0)
         s = int64(0)
+        cinf = 0  # ±1 once the chain has overflowed: ±Inf, and Inf + finite terms = Inf
         count = 0
         for k0 in range(0, K, n):
             k1 = k0 + n
@@ -121,7 +131,7 @@ def _build():
                     if e > emax:
                         emax = e
             emax = step_exponent(emax, acc, s, acc_in_max)
-            if emax != NO_EXPONENT:
+            if emax != NO_EXPONENT and cinf == 0:
                 g = emax - frac_bits
                 total = int64(0)
                 if acc != 0:
@@ -135,23 +145,37 @@ def _build():
                     p = int64(ta_sig[ca]) * int64(tb_sig[cb])
                     if p != 0:
                         total += term_on_grid(p, int64(ta_q[ca]) + int64(tb_q[cb]), g, term_mode)
-                acc, s = cut_sum(total, g, emax, sum_frac_bits, sum_bits, sum_mode)
+                acc, s = cut_sum(total, g, emax, sum_frac_bits, sum_bits, sum_mode, sum_lsb_min)
+                cinf = chain_overflow(acc, s, sum_emax)
+                if cinf != 0:  # ±Inf from here on: later finite terms leave it (no NaN from them)
+                    acc = 0
+                    s = 0
             count += k1 - k0
             if promote_now(count, k1, K, promote_every, promote_chunk):
-                outer = outer + _f32_from_bits(f32_bits(acc, s))
+                outer = outer + _f32_from_bits(chain_bits(acc, s, cinf))
                 acc = 0
                 s = 0
+                cinf = 0
                 count = 0
+        if promote_every <= 0:
+            rb = chain_bits(acc, s, cinf)
+        else:
+            rb = _bits_from_f32(outer)
+        if (rb & 0x7F800000) == 0x7F800000:  # the float32 result's own overflow (or Inf − Inf in it)
+            if rb & 0x7FFFFF:
+                nan = 1
+            elif rb >> 31:
+                ninf = 1
+            else:
+                pinf = 1
         if nan or (pinf and ninf):
             out_bits[i, j] = 0x7FC00000
         elif pinf:
             out_bits[i, j] = 0x7F800000
         elif ninf:
             out_bits[i, j] = 0xFF800000
-        elif promote_every <= 0:
-            out_bits[i, j] = f32_bits(acc, s)
         else:
-            out_bits[i, j] = _bits_from_f32(outer)
+            out_bits[i, j] = rb
 
     _KERNEL["k"] = kernel
     return kernel
@@ -170,6 +194,10 @@ def _setup_bitcasts():
         sign = -1.0 if (bits >> 31) & 1 else 1.0
         e = (bits >> 23) & 0xFF
         m = bits & 0x7FFFFF
+        if e == 255:
+            if m != 0:
+                return float32(math.nan)
+            return float32(sign * math.inf)
         if e == 0:
             return float32(sign * math.ldexp(float(m), -149))
         return float32(sign * math.ldexp(float(m | 0x800000), int(e) - 150))

@@ -47,10 +47,12 @@ H100_NAN_BITS16 = 0x7FFF  # recorded: float16 and bfloat16 outputs of torch.matm
 
 
 def _tensor_core(block_size: int, fmt: str, preset: str, sum_bits: int = 24,
-                 sum_rounding: str = "toward_zero") -> FusedBlock:
+                 sum_rounding: str = "toward_zero", sum_emax: int | None = None,
+                 sum_emin: int | None = None) -> FusedBlock:
     return FusedBlock(block_size=block_size, frac_bits=25, align="operands",
                       term_rounding="toward_zero", acc_rounding="toward_zero", acc_in_max=True,
-                      sum_bits=sum_bits, sum_rounding=sum_rounding, promote_every=None,
+                      sum_bits=sum_bits, sum_rounding=sum_rounding, sum_emax=sum_emax, sum_emin=sum_emin,
+                      promote_every=None,
                       nan_bits=H100_NAN_BITS, nan_bits16=H100_NAN_BITS16, formats=(fmt,), preset=preset)
 
 
@@ -119,20 +121,25 @@ def h100_fp16_triton(block_k: int = 32, acc: str = "float32") -> FusedBlock:
 
     ``acc="float32"``: as :func:`h100_fp16` (block_k 32 and 64 recorded; it does not change
     the result).  ``acc="float16"`` (``tl.dot(a, b, acc, out_dtype=tl.float16)``): the same
-    16-product step, but the exact step sum is rounded to nearest even to 11 significant bits
-    (a float16 significand).
+    16-product step, but the exact step sum is rounded to nearest even to a float16: 11
+    significant bits, never finer than 2^−24 (``sum_emin=-14``).  A rounded step sum of
+    magnitude >= 2^16 is ±Inf (``sum_emax=15``) and stays that Inf for the rest of the chain:
+    later steps, even ones whose own sum overflows the other way, leave it (no NaN comes from
+    finite terms; read from the every-code 64×64×32 case: each of the 3785 outputs whose first
+    step overflowed is that step's Inf, whatever the second step adds).
 
-    Known to hold for acc="float16": recorded Gaussian and heavy-tailed operands, K ≤ 4096,
-    64×64 and 1024×1024 (block_k=32), as long as no step's sum leaves float16's normal range
-    (float16 overflow to Inf and float16 subnormal sums are not modelled: every-finite-code
-    operands overflow it).
+    Known to hold for acc="float16": every recorded case (K 16..4096, 64×64 and 1024×1024,
+    block_k=32; every-finite-code operands — most outputs ±Inf —, Gaussian, heavy-tailed,
+    crafted).  float16 subnormal step sums are modelled as IEEE's grid but no recorded case
+    separates that from keeping 11 bits below 2^−14.
     """
     if block_k not in (16, 32, 64, 128, 256):
         raise ValueError(f"h100-fp16-triton: block_k={block_k!r} is not allowed; allowed: 16, 32, 64, 128, 256")
     if acc == "float32":
         return _tensor_core(16, "float16", "h100-fp16-triton")
     if acc == "float16":
-        return _tensor_core(16, "float16", "h100-fp16-triton", sum_bits=11, sum_rounding="nearest_even")
+        return _tensor_core(16, "float16", "h100-fp16-triton", sum_bits=11, sum_rounding="nearest_even",
+                            sum_emax=15, sum_emin=-14)
     raise ValueError(f"h100-fp16-triton: acc={acc!r} is not allowed; allowed: 'float32', 'float16'")
 
 
@@ -159,7 +166,9 @@ def h100_tf32_triton(block_k: int = 32, input_precision: str = "tf32", input_rou
     rounding to nearest even per step, IEEE 754 §5.4.1).  Expressed here as a 1-product
     fused-block step with 58 fraction bits and nearest-even rounding to 24 bits: exact except
     where the part of a term below 2^(E−58) would decide a tie (a sticky bit is not kept), a
-    case no recorded operand reached.
+    case no recorded operand reached.  The chain is a float32 (``sum_emax=127``,
+    ``sum_emin=-126``): a step that overflows makes it ±Inf, and later finite terms leave it
+    ±Inf (IEEE 754 §6.1, §7.4; recorded: 2^127·2 then −2^127·2 gives +Inf, not 0).
 
     ``"tf32x3"`` (Triton's 3xTF32, read from its PTX: ``cvt.rna.tf32.f32``, ``sub.f32``, three
     groups of ``wgmma m64n64k8 tf32`` per ``tl.dot``, ``add.f32``): each operand x splits into
@@ -172,8 +181,8 @@ def h100_tf32_triton(block_k: int = 32, input_precision: str = "tf32", input_rou
 
     Known to hold: every recorded Triton float32 case of the three settings (64×64, K 16..4096;
     1024×1024, K 1024 and 4096; wide-exponent, Gaussian, heavy-tailed, crafted, including
-    inputs with bits below TF32's precision), except float32 overflow in the middle of an
-    "ieee" chain (see above).  Not cuBLAS TF32 (``allow_tf32``): that rule was not found
+    inputs with bits below TF32's precision, float32 overflow in the middle of an "ieee"
+    chain).  Not cuBLAS TF32 (``allow_tf32``): that rule was not found
     (``h100-tf32`` raises).
     """
     name = "h100-tf32-triton"
@@ -186,7 +195,7 @@ def h100_tf32_triton(block_k: int = 32, input_precision: str = "tf32", input_rou
         return dataclasses.replace(_tensor_core(8, "float32", name), input_rounding=input_rounding or "toward_zero")
     if input_precision == "ieee":
         return dataclasses.replace(_tensor_core(1, "float32", name), frac_bits=58, sum_rounding="nearest_even",
-                                   acc_rounding="toward_zero")
+                                   acc_rounding="toward_zero", sum_emax=127, sum_emin=-126)
     if input_precision == "tf32x3":
         return dataclasses.replace(_tensor_core(8, "float32", name), promote_every=3 * block_k,
                                    operand_split="tf32x3", input_rounding="toward_zero")
@@ -197,8 +206,8 @@ def h100_tf32_triton(block_k: int = 32, input_precision: str = "tf32", input_rou
 # cuBLAS FP32 (torch.matmul, allow_tf32=False) K-slice lengths recorded per shape (M, N, K)
 H100_FP32_CUBLAS_SLICES = {
     (64, 64, 16): 4, (64, 64, 32): 32, (64, 64, 64): 64, (64, 64, 128): 32, (64, 64, 256): 32,
-    (64, 64, 1000): 64, (128, 128, 32): 32, (128, 128, 64): 32, (1024, 1024, 1024): 1024,
-    (1024, 1024, 4096): 1024,
+    (64, 64, 1000): 64, (64, 64, 4096): 64, (128, 128, 32): 32, (128, 128, 64): 32,
+    (1024, 1024, 1024): 1024, (1024, 1024, 4096): 1024,
 }
 
 
@@ -210,11 +219,14 @@ def h100_fp32(K: int | None = None, slice_k: int | None = None) -> FusedBlock:
     multiply-add (IEEE 754 §5.4.1, nearest even) over each slice of ``slice_k`` elements of K
     and add the slices' results in order (float32, nearest even) — split-K.  The slice length
     is cuBLAS's choice by shape; recorded (``H100_FP32_CUBLAS_SLICES``, used when ``slice_k``
-    is None): 64×64: K 16 → 4, 32 → 32, 64 → 64, 128 → 32, 256 → 32, 1000 → 64;
-    128×128: K 32, 64 → 32; 1024×1024: K 1024, 4096 → 1024.  64×64×4096 is not found.
-    Fitted on Gaussian operands; every-code (wide exponent) and heavy-tailed operands and the
-    crafted probes agree, except float32 overflow in the middle of an FMA chain (the hardware
-    gives Inf; the model keeps the exact value — see :func:`h100_tf32_triton` "ieee").
+    is None): 64×64: K 16 → 4, 32 → 32, 64 → 64, 128 → 32, 256 → 32, 1000 → 64, 4096 → 64;
+    128×128: K 32, 64 → 32; 1024×1024: K 1024, 4096 → 1024.
+    64×64×4096 (``cutlass_80_simt_sgemm_128x32`` + split-K reduce) was read from all three of
+    its recorded cases (every-code, Gaussian, heavy-tailed: 768 of 768 outputs; of 17 slice
+    lengths × in-order / reversed / pairwise reduction, only 64 in order matches); the other
+    shapes were fitted on Gaussian operands; every-code (wide exponent) and heavy-tailed operands and the
+    crafted probes agree, float32 overflow in the middle of an FMA chain included (Inf, then
+    Inf + finite = Inf — see :func:`h100_tf32_triton` "ieee").
 
     The accumulator does not see the operands: pass ``K`` (the GEMM's K, to look the slice
     length up) or ``slice_k``; with ``slice_k`` alone every slice is ``slice_k`` long whatever

@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .steps import (NEAREST_EVEN, NO_EXPONENT, TOWARD_ZERO, align_exponent, bitlen, cut_sum, add_special, promote_now, step_exponent,
+from .steps import (NEAREST_EVEN, NO_EXPONENT, TOWARD_ZERO, align_exponent, bitlen, chain_overflow, cut_sum, add_special, promote_now, step_exponent,
                     term_on_grid, to_grid)
 
 
@@ -49,7 +49,8 @@ def special_result(nan, pinf, ninf):
 @njit(cache=True, parallel=True)
 def fused_block_matmul(a_codes, b_codes, ta_sig, ta_q, ta_e, ta_x, tb_sig, tb_q, tb_e, tb_x,
                        row_special, col_special, n, frac_bits, align_product, term_mode, acc_mode,
-                       acc_in_max, sum_frac_bits, sum_bits, sum_mode, promote_every, promote_chunk, out):
+                       acc_in_max, sum_frac_bits, sum_bits, sum_mode, promote_every, promote_chunk,
+                       sum_lsb_min, sum_emax, out):
     """One fused-block accumulation per output element (see lowbit.mac.accumulators.FusedBlock).
 
     ``a_codes`` is M×K, ``b_codes`` N×K (B transposed); ``t*_sig/q/e/x`` are the per-code
@@ -70,6 +71,7 @@ def fused_block_matmul(a_codes, b_codes, ta_sig, ta_q, ta_e, ta_x, tb_sig, tb_q,
         outer = np.float32(0.0)
         acc = np.int64(0)  # chain accumulator: acc · 2^s
         s = np.int64(0)
+        cinf = 0  # ±1 once the chain has overflowed: ±Inf, and Inf + finite terms = Inf
         count = 0
         for k0 in range(0, K, n):
             k1 = min(k0 + n, K)
@@ -91,7 +93,7 @@ def fused_block_matmul(a_codes, b_codes, ta_sig, ta_q, ta_e, ta_x, tb_sig, tb_q,
                     buf_q[cnt] = ta_q[ca] + tb_q[cb]
                     cnt += 1
             emax = step_exponent(emax, acc, s, acc_in_max)
-            if emax != NO_EXPONENT:
+            if emax != NO_EXPONENT and cinf == 0:
                 g = emax - frac_bits
                 total = to_grid(acc, s, g, acc_mode) if acc != 0 else np.int64(0)
                 if term_mode == TOWARD_ZERO:  # the tensor-core case: the mode test out of the loop
@@ -100,15 +102,28 @@ def fused_block_matmul(a_codes, b_codes, ta_sig, ta_q, ta_e, ta_x, tb_sig, tb_q,
                 else:
                     for t in range(cnt):
                         total += term_on_grid(buf_p[t], buf_q[t], g, term_mode)
-                acc, s = cut_sum(total, g, emax, sum_frac_bits, sum_bits, sum_mode)
+                acc, s = cut_sum(total, g, emax, sum_frac_bits, sum_bits, sum_mode, sum_lsb_min)
+                cinf = chain_overflow(acc, s, sum_emax)
+                if cinf != 0:  # ±Inf from here on: later finite terms leave it (no NaN from them)
+                    acc = 0
+                    s = 0
             count += k1 - k0
             if promote_now(count, k1, K, promote_every, promote_chunk):
-                outer = np.float32(outer + np.float32(to_float32(acc, s)))
+                part = cinf * np.inf if cinf != 0 else to_float32(acc, s)
+                outer = np.float32(outer + np.float32(part))
                 acc = 0
                 s = 0
+                cinf = 0
                 count = 0
         if promote_every <= 0:
-            outer = np.float32(to_float32(acc, s))
+            outer = np.float32(cinf * np.inf if cinf != 0 else to_float32(acc, s))
+        if math.isnan(outer):  # the float32 accumulator's own overflow (Inf − Inf inside it)
+            nan = 1
+        elif math.isinf(outer):
+            if outer > 0:
+                pinf = 1
+            else:
+                ninf = 1
         if nan or pinf or ninf:
             out[i, j] = special_result(nan, pinf, ninf)
         else:

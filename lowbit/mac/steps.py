@@ -119,18 +119,34 @@ def term_on_grid(p, q, g, mode):
 
 
 @register_jitable
-def cut_sum(total, g, emax, sum_frac_bits, sum_bits, sum_mode):
+def cut_sum(total, g, emax, sum_frac_bits, sum_bits, sum_mode, sum_lsb_min):
     """The exact step sum total·2^g cut to a multiple of 2^(E − sum_frac_bits) (if >= 0) and
-    to ``sum_bits`` significant bits (if > 0).  Returns (new total, new g)."""
+    to ``sum_bits`` significant bits (if > 0), never finer than 2^sum_lsb_min (the chain
+    format's subnormal spacing; ``NO_EXPONENT``: unbounded) — one rounding, as a float
+    format's own rounding (IEEE 754 §4.3) is.  Returns (new total, new g)."""
     if sum_frac_bits >= 0 and emax - sum_frac_bits > g:
         total = to_grid(total, g, emax - sum_frac_bits, sum_mode)
         g = emax - sum_frac_bits
     if sum_bits > 0 and total != 0:
-        nb = bitlen(total if total > 0 else -total)
-        if nb > sum_bits:
-            total = to_grid(total, g, g + nb - sum_bits, sum_mode)
-            g = g + nb - sum_bits
+        lsb = g + bitlen(total if total > 0 else -total) - sum_bits
+        if lsb < sum_lsb_min:
+            lsb = sum_lsb_min
+        if lsb > g:
+            total = to_grid(total, g, lsb, sum_mode)
+            g = lsb
     return total, g
+
+
+@register_jitable
+def chain_overflow(total, g, sum_emax):
+    """+1 / −1 if the (already cut) chain value total·2^g has left a format whose largest
+    exponent is ``sum_emax`` — it is then ±Inf (IEEE 754 §7.4: overflow after rounding) —
+    else 0.  ``sum_emax`` = −NO_EXPONENT: no bound."""
+    if total == 0:
+        return 0
+    if g + bitlen(total if total > 0 else -total) - 1 > sum_emax:
+        return 1 if total > 0 else -1
+    return 0
 
 
 @register_jitable
