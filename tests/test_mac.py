@@ -407,6 +407,10 @@ def test_bad_input_gives_clear_errors():
         accumulator("fused-block", term_rounding="stochastic")
     with pytest.raises(ValueError, match="promote_every=48 must be a multiple of block_size=32"):
         accumulator("fused-block", promote_every=48)
+    with pytest.raises(ValueError, match="sum_emax=-3 out of range"):
+        accumulator("fused-block", sum_emax=-3)
+    with pytest.raises(ValueError, match="sum_emin=-14 needs sum_bits"):
+        accumulator("fused-block", sum_bits=None, sum_emin=-14)
     with pytest.raises(ValueError, match="order='random'"):
         accumulator("ieee", order="random")
     with pytest.raises(ValueError, match="chunk=4 is only allowed"):
