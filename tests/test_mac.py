@@ -213,6 +213,10 @@ def _to_grid(v: Fraction, unit: Fraction, mode: str) -> Fraction:
         r = math.ceil(t)
     elif mode == "nearest_even":
         r = round(t)
+    elif mode == "odd":  # truncate the magnitude; inexact and even: step away from zero
+        r = math.trunc(t)
+        if r != t and r % 2 == 0:
+            r += 1 if t > 0 else -1
     else:  # nearest_away
         r = math.floor(abs(t) + Fraction(1, 2)) * (1 if t >= 0 else -1)
     return r * unit
@@ -283,11 +287,12 @@ def ref_fused(va, vb, fa, fb, p: FusedBlock) -> np.float32:
     total = None
     for lo in range(0, max(K, 1), per):
         part = ref_fused_slice(va[lo:lo + per], vb[lo:lo + per], fa, fb, p)
-        total = part if total is None else np.float32(total + part)
+        with np.errstate(invalid="ignore"):  # +Inf + −Inf slices = NaN, as IEEE says
+            total = part if total is None else np.float32(total + part)
     return total
 
 
-ROUND = st.sampled_from(["toward_zero", "nearest_even", "down", "up", "nearest_away"])
+ROUND = st.sampled_from(["toward_zero", "nearest_even", "down", "up", "nearest_away", "odd"])
 
 
 @st.composite
@@ -521,3 +526,73 @@ def test_empty_shapes():
     for acc in ("exact", "ieee", "h100-fp8"):
         assert lowbit.matmul(np.zeros((0, 4), np.uint8), np.zeros((4, 3), np.uint8), "e4m3", "e4m3",
                              accumulator=acc).shape == (0, 3)
+
+
+# ------------------------------------------------------------------------------------
+# the float32 FMA chain (h100-tf32-triton "ieee", h100-fp32) against exact FMA
+# ------------------------------------------------------------------------------------
+def fma_chain(a_vals, b_vals) -> np.float32:
+    """Reference: acc = fl32(acc + a·b), one rounding per step (IEEE 754 §5.4.1 fusedMultiplyAdd),
+    from +0, in Fractions; an Inf accumulator stays Inf (§6.1: Inf + finite)."""
+    acc = Fraction(0)
+    inf = None
+    for x, y in zip(a_vals, b_vals):
+        if inf is not None:
+            continue
+        r = f32_rne(acc + Fraction(float(x)) * Fraction(float(y)))
+        if np.isinf(r):
+            inf = r
+        else:
+            acc = Fraction(float(r))
+    return inf if inf is not None else f32_rne(acc)
+
+
+def tie_pair(rng):
+    """float32 a, b with a·b = m·2^-60, m ≡ 2^36 + 1 (mod 2^37): added to 1.0 the sum is a
+    tie at float32's last place but for a bit 2^-60 (the sticky case of an FMA)."""
+    mod, target = 1 << 37, (1 << 36) + 1
+    while True:
+        a = int(rng.integers(1 << 23, 1 << 24)) | 1
+        b = (target * pow(a, -1, mod)) % mod
+        if (1 << 23) <= b < (1 << 24):
+            return np.float32(a * 2.0 ** -47), np.float32(b * 2.0 ** -13)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 40), st.sampled_from([(-20, 20), (-140, -100), (100, 127), (-5, 5)]),
+       st.booleans(), st.integers(0, 2**32 - 1))
+def test_ieee_chain_is_a_correctly_rounded_fma_chain(K, erange, ties, seed):
+    rng = np.random.default_rng(seed)
+    e = rng.integers(erange[0], erange[1] + 1, size=(2, 2, K))
+    m = rng.integers(1 << 23, 1 << 24, size=(2, 2, K))
+    s = rng.choice([-1.0, 1.0], size=(2, 2, K))
+    v = (s * m * np.exp2(e - 23.0)).astype(np.float32)  # exact: 24-bit significands, normal exponents
+    a, b = v[0], v[1].T.copy()
+    if ties:  # row 0 · column 0: 1.0, then the sticky tie product, then the rest
+        a[0, 0], b[0, 0] = 1.0, 1.0
+        if K > 1:
+            a[0, 1], b[1, 0] = tie_pair(rng)
+    got = lowbit.matmul(a.view(np.uint32), b.view(np.uint32), "float32", "float32",
+                        accumulator=accumulator("h100-tf32-triton", input_precision="ieee"))
+    for i in range(2):
+        for j in range(2):
+            want = fma_chain(a[i], b[:, j])
+            assert got[i, j].view(np.uint32) == want.view(np.uint32), (i, j, got[i, j], want)
+
+
+def test_ieee_chain_sticky_ties():
+    """The crafted sticky ties alone (each one a wrong answer if bits below the grid were cut)."""
+    rng = np.random.default_rng(7)
+    pairs = [tie_pair(rng) for _ in range(8)]
+    a = np.array([[1.0, x] for x, _ in pairs], np.float32)            # 8×2
+    b = np.array([[1.0] * 8, [y for _, y in pairs]], np.float32)      # 2×8
+    got = lowbit.matmul(a.view(np.uint32), b.view(np.uint32), "float32", "float32",
+                        accumulator=accumulator("h100-tf32-triton", input_precision="ieee"))
+    want = np.array([[fma_chain(a[i], b[:, j]) for j in range(8)] for i in range(8)], np.float32)
+    assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+    # the comparison has teeth: truncating the product at the grid instead loses the sticky bit
+    import dataclasses
+    cut = dataclasses.replace(accumulator("h100-tf32-triton", input_precision="ieee"), term_rounding="toward_zero")
+    diag = np.arange(8)
+    wrong = lowbit.matmul(a.view(np.uint32), b.view(np.uint32), "float32", "float32", accumulator=cut)
+    assert np.count_nonzero(wrong[diag, diag] != want[diag, diag]) >= 2

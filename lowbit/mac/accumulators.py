@@ -41,7 +41,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-ROUNDINGS = ("toward_zero", "nearest_even", "down", "up", "nearest_away")
+ROUNDINGS = ("toward_zero", "nearest_even", "down", "up", "nearest_away", "odd")
 ORDERS = ("sequential", "pairwise", "chunked")
 IEEE_FORMATS = {"float32": (24, -126, 127), "float16": (11, -14, 15), "bfloat16": (8, -126, 127)}
 ALIGN = ("operands", "product")
@@ -136,7 +136,8 @@ class FusedBlock:
         of the exact product's value.
       term_rounding / acc_rounding: rounding of each product / of the incoming chain
         accumulator to the grid: one of :data:`ROUNDINGS` (``toward_zero`` truncates the
-        magnitude; ``down`` truncates a two's-complement value).
+        magnitude; ``down`` truncates a two's-complement value; ``odd`` truncates the
+        magnitude and sets the last bit if anything was dropped — a sticky bit).
       acc_in_max: the incoming accumulator's exponent takes part in E (the only setting
         the int64 datapath supports: it bounds every aligned term below 2^(F+2)).
       sum_frac_bits: the exact block sum is rounded (``sum_rounding``) to a multiple of

@@ -164,9 +164,11 @@ def h100_tf32_triton(block_k: int = 32, input_precision: str = "tf32", input_rou
 
     ``"ieee"``: no tensor core: a sequential float32 fused multiply-add over k = 0..K−1 (one
     rounding to nearest even per step, IEEE 754 §5.4.1).  Expressed here as a 1-product
-    fused-block step with 58 fraction bits and nearest-even rounding to 24 bits: exact except
-    where the part of a term below 2^(E−58) would decide a tie (a sticky bit is not kept), a
-    case no recorded operand reached.  The chain is a float32 (``sum_emax=127``,
+    fused-block step: the product rounded to odd on a grid of 2^(E−58) (E the larger of the
+    product's and the accumulator's exponents; the accumulator's 24 bits are exact on it),
+    then the sum rounded to nearest even to 24 bits.  Round-to-odd keeps a sticky bit 34 bits
+    below float32's last place, so the one rounding is the FMA's correct rounding (Boldo &
+    Melquiond 2008): exact, also where bits of the product below 2^(E−58) decide a tie.  The chain is a float32 (``sum_emax=127``,
     ``sum_emin=-126``): a step that overflows makes it ±Inf, and later finite terms leave it
     ±Inf (IEEE 754 §6.1, §7.4; recorded: 2^127·2 then −2^127·2 gives +Inf, not 0).
 
@@ -194,8 +196,9 @@ def h100_tf32_triton(block_k: int = 32, input_precision: str = "tf32", input_rou
     if input_precision == "tf32":
         return dataclasses.replace(_tensor_core(8, "float32", name), input_rounding=input_rounding or "toward_zero")
     if input_precision == "ieee":
-        return dataclasses.replace(_tensor_core(1, "float32", name), frac_bits=58, sum_rounding="nearest_even",
-                                   acc_rounding="toward_zero", sum_emax=127, sum_emin=-126)
+        return dataclasses.replace(_tensor_core(1, "float32", name), frac_bits=58, term_rounding="odd",
+                                   sum_rounding="nearest_even", acc_rounding="toward_zero", sum_emax=127,
+                                   sum_emin=-126)
     if input_precision == "tf32x3":
         return dataclasses.replace(_tensor_core(8, "float32", name), promote_every=3 * block_k,
                                    operand_split="tf32x3", input_rounding="toward_zero")

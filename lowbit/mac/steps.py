@@ -13,7 +13,10 @@ file, delete ``lowbit/mac/__pycache__/*.nbi`` / ``*.nbc`` (or touch kernels.py).
 
 Rounding-mode numbers (names in :data:`lowbit.mac.accumulators.ROUNDINGS`, same order):
 0 toward_zero (truncate the magnitude), 1 nearest_even, 2 down (toward −∞: two's-complement
-truncation), 3 up (toward +∞), 4 nearest_away.
+truncation), 3 up (toward +∞), 4 nearest_away, 5 odd (truncate the magnitude, then set the
+last bit if anything was dropped: round-to-odd, a sticky bit that makes a later rounding at
+two or more bits coarser exact — Boldo & Melquiond, "Emulation of FMA and correctly rounded
+sums: proved algorithms using rounding to odd", IEEE TC 2008).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import math
 from numba import int64
 from numba.extending import register_jitable
 
-TOWARD_ZERO, NEAREST_EVEN, DOWN, UP, NEAREST_AWAY = 0, 1, 2, 3, 4
+TOWARD_ZERO, NEAREST_EVEN, DOWN, UP, NEAREST_AWAY, ODD = 0, 1, 2, 3, 4, 5
 NO_EXPONENT = -(1 << 40)  # "no non-zero term yet" (below every real alignment exponent)
 FINITE, INFINITE, NOT_A_NUMBER = 0, 1, 2  # special-value classes of lowbit.mac.operands
 
@@ -81,6 +84,9 @@ def to_grid(p, q, g, mode):
     elif mode == UP:
         if (not neg) and rem_nonzero:
             r += 1
+    elif mode == ODD:
+        if rem_nonzero:
+            r |= 1
     return -r if neg else r
 
 
