@@ -419,6 +419,9 @@ for idx in (types.uint8, types.uint16, types.int64):  # FP8, 16-bit codes; float
         print("NO NVVM", e)
         raise SystemExit(0)
     assert ".entry" in ptx
+f32 = types.float32
+ptx, _ = cuda.compile_ptx(C._build_fma32().py_func, (arr(f32, 2), arr(f32, 2), arr(f32, 2)), cc=(9, 0))
+assert ".entry" in ptx
 print("PTX OK")
 """
 
@@ -439,29 +442,50 @@ def test_cuda_kernel_compiles_for_h100_without_a_gpu():
 
 @pytest.mark.skipif(not _gpu(), reason="needs a CUDA GPU (lowbit.mac.cuda); CI has none")
 def test_cuda_equals_cpu_and_hardware_on_recorded_cases(rec):
-    from lowbit.mac import accumulator
-    from lowbit.mac import cuda as C
-
+    """Every recorded case a preset reproduces, on the GPU: the bits equal the CPU's and the H100's."""
     meta, ops, outs = rec
-    cases = [c for c in meta["cases"] if "error" not in c and (
-        (c["fam"] in ("f16", "bf16") and c["path"] in ("triton_dot", "torch_mm_out_f32")
-         and c["params"].get("acc", "float32") == "float32")
-        or (c["fam"] == "e4m3" and (c["path"] == "scaled_mm" or c["params"].get("max_num_imprecise_acc") == 0)))]
-    assert len(cases) > 200
-    for c in cases:
+    n = 0
+    for c in meta["cases"]:
+        if "error" in c:
+            continue
+        spec = preset_for(c)
+        if spec is None:
+            continue
+        fmt, acc, out = spec
         a, b = operands(ops, c)
-        if c["fam"] == "e4m3":
-            fmt = "float8_e4m3fn"
-            acc = (accumulator("h100-fp8", fast_accum=c["params"]["fast_accum"]) if c["path"] == "scaled_mm"
-                   else accumulator("h100-fp8-triton", block_k=c["params"]["block_k"], max_num_imprecise_acc=0))
-        else:
-            split = 3 if (c["path"] != "triton_dot" and cublas_split_shape(c)) else 1
-            fmt = FMT[c["fam"]]
-            acc = (P.h100_fp16 if c["fam"] == "f16" else P.h100_bf16)(split_k=split)
-        g = C.matmul(a, b, fmt, fmt, accumulator=acc).view(np.uint32)
-        cpu = lowbit.matmul(a, b, fmt, fmt, accumulator=acc).view(np.uint32)
-        np.testing.assert_array_equal(g, cpu)
-        np.testing.assert_array_equal(g, outs[f"out_{c['id']}"])
+        view = np.uint32 if out == "float32" else np.uint16
+        g = lowbit.matmul(a, b, fmt, fmt, accumulator=acc, out_dtype=out, device="cuda").view(view)
+        cpu = lowbit.matmul(a, b, fmt, fmt, accumulator=acc, out_dtype=out).view(view)
+        np.testing.assert_array_equal(g, cpu, err_msg=str(c["id"]))
+        np.testing.assert_array_equal(g, outs[f"out_{c['id']}"], err_msg=str(c["id"]))
+        n += 1
+    assert n > 600
+
+
+def preset_for(c):
+    """(format, accumulator, out_dtype) of the preset that reproduces recorded case ``c``, or None."""
+    from lowbit.mac import accumulator
+
+    fam, path, prm = c["fam"], c["path"], c["params"]
+    if fam in FMT:
+        if path == "triton_dot" and prm.get("acc") == "float16":
+            return FMT[fam], P.h100_fp16_triton(32, "float16"), "float16"
+        if prm.get("fp16_accumulation") or prm.get("compute") == "16F":
+            return None
+        split = 3 if (path != "triton_dot" and cublas_split_shape(c)) else 1
+        acc = (P.h100_fp16 if fam == "f16" else P.h100_bf16)(split_k=split)
+        return FMT[fam], acc, "float32" if c["out_dtype"] == "uint32" else FMT[fam]
+    if fam == "f32" and path == "torch_matmul" and prm == {"allow_tf32": False}:
+        return "float32", P.h100_fp32(c["K"], P.H100_FP32_CUBLAS_SLICES[(c["M"], c["N"], c["K"])]), "float32"
+    if fam == "f32" and path == "triton_dot":
+        return "float32", P.h100_tf32_triton(32, prm["input_precision"]), "float32"
+    if fam == "e4m3" and path == "scaled_mm":
+        return "float8_e4m3fn", accumulator("h100-fp8", fast_accum=prm["fast_accum"]), "float32"
+    if fam == "e4m3" and path == "triton_dot":
+        imp = prm.get("max_num_imprecise_acc")
+        return "float8_e4m3fn", accumulator("h100-fp8-triton", block_k=prm["block_k"],
+                                            max_num_imprecise_acc=None if imp == -1 else imp), "float32"
+    return None
 
 
 def test_cuda_bad_input():

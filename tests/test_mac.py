@@ -533,18 +533,21 @@ def test_empty_shapes():
 # ------------------------------------------------------------------------------------
 def fma_chain(a_vals, b_vals) -> np.float32:
     """Reference: acc = fl32(acc + a·b), one rounding per step (IEEE 754 §5.4.1 fusedMultiplyAdd),
-    from +0, in Fractions; an Inf accumulator stays Inf (§6.1: Inf + finite)."""
-    acc = Fraction(0)
-    inf = None
+    from +0, in Fractions; an Inf accumulator stays Inf (§6.1: Inf + finite); signed zeros
+    as §6.3 (an exact zero sum is +0 unless both addends are −0; a non-zero sum that rounds
+    to zero keeps its sign — f32_rne gives that −0)."""
+    r = np.float32(0.0)
     for x, y in zip(a_vals, b_vals):
-        if inf is not None:
-            continue
-        r = f32_rne(acc + Fraction(float(x)) * Fraction(float(y)))
         if np.isinf(r):
-            inf = r
+            continue
+        prod = Fraction(float(x)) * Fraction(float(y))
+        exact = Fraction(float(r)) + prod
+        if exact == 0:
+            both_neg_zero = np.signbit(r) and prod == 0 and np.signbit(np.float32(x) * np.float32(y))
+            r = np.float32(-0.0) if both_neg_zero else np.float32(0.0)
         else:
-            acc = Fraction(float(r))
-    return inf if inf is not None else f32_rne(acc)
+            r = f32_rne(exact)
+    return r
 
 
 def tie_pair(rng):

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .steps import (NEAREST_EVEN, NO_EXPONENT, align_exponent, bitlen, chain_overflow, cut_sum, add_special, promote_now, step_exponent,
+from .steps import (CHAIN_NAN, NEAREST_EVEN, NO_EXPONENT, align_exponent, bitlen, chain_after_specials,
+                    chain_overflow, cut_sum, add_special, fma32, promote_now, step_exponent,
                     term_on_grid, to_grid)
 
 _KERNEL = {}
@@ -84,11 +85,13 @@ def _build():
         return sign | (biased << 23) | (a - (int64(1) << 23))
 
     @cuda.jit(device=True, inline=True)
-    def chain_bits(a, s, cinf):
-        """The chain's float32 bits: ±Inf once it overflowed (``cinf``), else a·2^s rounded."""
-        if cinf > 0:
+    def chain_bits(a, s, state):
+        """The chain's float32 bits: NaN / ±Inf by its state, else a·2^s rounded."""
+        if state == CHAIN_NAN:
+            return int64(0x7FC00000)
+        if state == 1:
             return int64(0x7F800000)
-        if cinf < 0:
+        if state == -1:
             return int64(0xFF800000)
         return f32_bits(a, s)
 
@@ -104,20 +107,20 @@ def _build():
         if j >= N or i >= M:
             return
         special = row_special[i] or col_special[j]
-        nan = 0
-        pinf = 0
-        ninf = 0
         # float32 accumulator kept as a float32 value (IEEE add on the device, nearest even)
         outer = float32(0.0)
         acc = int64(0)
         s = int64(0)
-        cinf = 0  # ±1 once the chain has overflowed: ±Inf, and Inf + finite terms = Inf
+        state = 0  # the chain: 0 finite (acc · 2^s), ±1 ±Inf, CHAIN_NAN; Inf + finite terms = Inf
         count = 0
         for k0 in range(0, K, n):
             k1 = k0 + n
             if k1 > K:
                 k1 = K
             emax = int64(NO_EXPONENT)
+            nan = 0
+            pinf = 0
+            ninf = 0
             for k in range(k0, k1):  # pass 1: the step's alignment exponent (no local buffer)
                 ca = a_codes[i, k]
                 cb = b_codes[k, j]
@@ -130,8 +133,10 @@ def _build():
                                        int64(tb_q[cb]), int64(tb_e[cb]), align_product)
                     if e > emax:
                         emax = e
+            if nan or pinf or ninf:
+                state = chain_after_specials(state, nan, pinf, ninf)
             emax = step_exponent(emax, acc, s, acc_in_max)
-            if emax != NO_EXPONENT and cinf == 0:
+            if emax != NO_EXPONENT and state == 0:
                 g = emax - frac_bits
                 total = int64(0)
                 if acc != 0:
@@ -146,36 +151,21 @@ def _build():
                     if p != 0:
                         total += term_on_grid(p, int64(ta_q[ca]) + int64(tb_q[cb]), g, term_mode)
                 acc, s = cut_sum(total, g, emax, sum_frac_bits, sum_bits, sum_mode, sum_lsb_min)
-                cinf = chain_overflow(acc, s, sum_emax)
-                if cinf != 0:  # ±Inf from here on: later finite terms leave it (no NaN from them)
-                    acc = 0
-                    s = 0
-            count += k1 - k0
-            if promote_now(count, k1, K, promote_every, promote_chunk):
-                outer = outer + _f32_from_bits(chain_bits(acc, s, cinf))
+                state = chain_overflow(acc, s, sum_emax)  # ±Inf past the chain format's range
+            if state != 0:
                 acc = 0
                 s = 0
-                cinf = 0
+            count += k1 - k0
+            if promote_now(count, k1, K, promote_every, promote_chunk):
+                outer = outer + _f32_from_bits(chain_bits(acc, s, state))
+                acc = 0
+                s = 0
+                state = 0
                 count = 0
         if promote_every <= 0:
-            rb = chain_bits(acc, s, cinf)
+            out_bits[i, j] = chain_bits(acc, s, state)
         else:
-            rb = _bits_from_f32(outer)
-        if (rb & 0x7F800000) == 0x7F800000:  # the float32 result's own overflow (or Inf − Inf in it)
-            if rb & 0x7FFFFF:
-                nan = 1
-            elif rb >> 31:
-                ninf = 1
-            else:
-                pinf = 1
-        if nan or (pinf and ninf):
-            out_bits[i, j] = 0x7FC00000
-        elif pinf:
-            out_bits[i, j] = 0x7F800000
-        elif ninf:
-            out_bits[i, j] = 0xFF800000
-        else:
-            out_bits[i, j] = rb
+            out_bits[i, j] = _bits_from_f32(outer)
 
     _KERNEL["k"] = kernel
     return kernel
@@ -258,6 +248,44 @@ def fused_block_part(ia, ib, ta, tb, params, threads: int = 128) -> np.ndarray:
     kernel[grid, threads](cuda.to_device(ia), cuda.to_device(ib), *tabs, cuda.to_device(rows),
                           cuda.to_device(cols), *params, bits)
     return bits.copy_to_host().astype(np.uint32).view(np.float32)
+
+
+def _build_fma32():
+    if "fma32" in _KERNEL:
+        return _KERNEL["fma32"]
+    global cuda
+    if not hasattr(np, "row_stack"):
+        np.row_stack = np.vstack  # as in _build
+    from numba import cuda, float32, float64
+
+    @cuda.jit
+    def fma32_kernel(a, b, out):
+        """Sequential float32 FMA chains from +0 (lowbit.mac.steps.fma32), one output per thread."""
+        j = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+        i = cuda.blockIdx.y
+        M, K = a.shape
+        N = b.shape[1]
+        if j >= N or i >= M:
+            return
+        acc = float64(0.0)
+        for k in range(K):
+            acc = fma32(acc, float64(a[i, k]) * float64(b[k, j]))
+        out[i, j] = float32(acc)
+
+    _KERNEL["fma32"] = fma32_kernel
+    return fma32_kernel
+
+
+def fma32_part(a, b, threads: int = 128) -> np.ndarray:
+    """One K slice of the float32 FMA chain on the GPU: ``a`` M×K, ``b`` K×N float32 arrays."""
+    from numba import cuda
+
+    kernel = _build_fma32()
+    M, N = a.shape[0], b.shape[1]
+    out = cuda.device_array((M, N), np.float32)
+    grid = ((N + threads - 1) // threads, M)
+    kernel[grid, threads](cuda.to_device(np.ascontiguousarray(a)), cuda.to_device(np.ascontiguousarray(b)), out)
+    return out.copy_to_host()
 
 
 def matmul(a_codes, b_codes, a_format, b_format, *, accumulator) -> np.ndarray:

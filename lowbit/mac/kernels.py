@@ -16,7 +16,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .steps import (NEAREST_EVEN, NO_EXPONENT, TOWARD_ZERO, align_exponent, bitlen, chain_overflow, cut_sum, add_special, promote_now, step_exponent,
+from .steps import (CHAIN_NAN, NEAREST_EVEN, NO_EXPONENT, TOWARD_ZERO, align_exponent, bitlen, chain_after_specials,
+                    chain_overflow, cut_sum, add_special, fma32, promote_now, step_exponent,
                     term_on_grid, to_grid)
 
 
@@ -65,18 +66,18 @@ def fused_block_matmul(a_codes, b_codes, ta_sig, ta_q, ta_e, ta_x, tb_sig, tb_q,
         special = row_special[i] or col_special[j]
         buf_p = np.empty(n, np.int64)
         buf_q = np.empty(n, np.int64)
-        nan = 0
-        pinf = 0
-        ninf = 0
         outer = np.float32(0.0)
         acc = np.int64(0)  # chain accumulator: acc · 2^s
         s = np.int64(0)
-        cinf = 0  # ±1 once the chain has overflowed: ±Inf, and Inf + finite terms = Inf
+        state = 0  # the chain: 0 finite (acc · 2^s), ±1 ±Inf, CHAIN_NAN; Inf + finite terms = Inf
         count = 0
         for k0 in range(0, K, n):
             k1 = min(k0 + n, K)
             emax = NO_EXPONENT
             cnt = 0
+            nan = 0
+            pinf = 0
+            ninf = 0
             for k in range(k0, k1):
                 ca = a_codes[i, k]
                 cb = b_codes[j, k]
@@ -92,8 +93,10 @@ def fused_block_matmul(a_codes, b_codes, ta_sig, ta_q, ta_e, ta_x, tb_sig, tb_q,
                     buf_p[cnt] = p
                     buf_q[cnt] = ta_q[ca] + tb_q[cb]
                     cnt += 1
+            if nan or pinf or ninf:
+                state = chain_after_specials(state, nan, pinf, ninf)
             emax = step_exponent(emax, acc, s, acc_in_max)
-            if emax != NO_EXPONENT and cinf == 0:
+            if emax != NO_EXPONENT and state == 0:
                 g = emax - frac_bits
                 total = to_grid(acc, s, g, acc_mode) if acc != 0 else np.int64(0)
                 if term_mode == TOWARD_ZERO:  # the tensor-core case: the mode test out of the loop
@@ -103,31 +106,30 @@ def fused_block_matmul(a_codes, b_codes, ta_sig, ta_q, ta_e, ta_x, tb_sig, tb_q,
                     for t in range(cnt):
                         total += term_on_grid(buf_p[t], buf_q[t], g, term_mode)
                 acc, s = cut_sum(total, g, emax, sum_frac_bits, sum_bits, sum_mode, sum_lsb_min)
-                cinf = chain_overflow(acc, s, sum_emax)
-                if cinf != 0:  # ±Inf from here on: later finite terms leave it (no NaN from them)
-                    acc = 0
-                    s = 0
-            count += k1 - k0
-            if promote_now(count, k1, K, promote_every, promote_chunk):
-                part = cinf * np.inf if cinf != 0 else to_float32(acc, s)
-                outer = np.float32(outer + np.float32(part))
+                state = chain_overflow(acc, s, sum_emax)  # ±Inf past the chain format's range
+            if state != 0:
                 acc = 0
                 s = 0
-                cinf = 0
+            count += k1 - k0
+            if promote_now(count, k1, K, promote_every, promote_chunk):
+                outer = np.float32(outer + np.float32(chain_value(acc, s, state)))
+                acc = 0
+                s = 0
+                state = 0
                 count = 0
         if promote_every <= 0:
-            outer = np.float32(cinf * np.inf if cinf != 0 else to_float32(acc, s))
-        if math.isnan(outer):  # the float32 accumulator's own overflow (Inf − Inf inside it)
-            nan = 1
-        elif math.isinf(outer):
-            if outer > 0:
-                pinf = 1
-            else:
-                ninf = 1
-        if nan or pinf or ninf:
-            out[i, j] = special_result(nan, pinf, ninf)
-        else:
-            out[i, j] = outer
+            outer = np.float32(chain_value(acc, s, state))
+        out[i, j] = outer
+
+
+@njit(cache=True, inline="always")
+def chain_value(acc, s, state):
+    """The chain as a float64 holding a float32: ±Inf / NaN by its state, else acc·2^s rounded."""
+    if state == 0:
+        return to_float32(acc, s)
+    if state == CHAIN_NAN:
+        return np.nan
+    return np.inf if state > 0 else -np.inf
 
 
 # ---------------------------------------------------------------------------------
@@ -328,3 +330,22 @@ def ieee32_matmul(a_codes, b_codes, ta_val, tb_val, order, chunk, out):
                     total = total + part
                     part = np.float32(0.0)
         out[i, j] = total
+
+
+# ---------------------------------------------------------------------------------
+# the float32 FMA chain, fast: float64 arithmetic with an exact error term (steps.fma32)
+# ---------------------------------------------------------------------------------
+@njit(cache=True, parallel=True)
+def fma32_matmul(a, bt, out):
+    """Sequential float32 FMA chains from +0: out[i, j] = fl32(…fl32(0 + a[i,0]·b[0,j])…).
+
+    ``a`` M×K and ``bt`` N×K (B transposed) float32 arrays; each product is exact in float64."""
+    M, K = a.shape
+    N = bt.shape[0]
+    for idx in prange(M * N):
+        i = idx // N
+        j = idx - i * N
+        acc = 0.0
+        for k in range(K):
+            acc = fma32(acc, np.float64(a[i, k]) * np.float64(bt[j, k]))  # float() would keep float32
+        out[i, j] = acc

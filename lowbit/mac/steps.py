@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 
-from numba import int64
+from numba import float32, float64, int64
 from numba.extending import register_jitable
 
 TOWARD_ZERO, NEAREST_EVEN, DOWN, UP, NEAREST_AWAY, ODD = 0, 1, 2, 3, 4, 5
@@ -167,6 +167,24 @@ def add_special(nan, pinf, ninf, sig_a, sig_b, x_a, x_b):
     return nan, 1, ninf
 
 
+CHAIN_NAN = 2  # chain state: 0 finite, +1 / −1 ±Inf, 2 NaN
+
+
+@register_jitable
+def chain_after_specials(state, nan, pinf, ninf):
+    """The chain's state after a step whose special products set the flags (nan, +inf, −inf):
+    IEEE 754 §6.1/§7.2 — NaN if the step has a NaN (a NaN operand or Inf·0) or meets Infs of
+    both signs (in the step, or against the chain's own Inf); otherwise the infinity.  The
+    step's finite terms cannot change an infinite result."""
+    if state == CHAIN_NAN or nan or (pinf and ninf):
+        return CHAIN_NAN
+    if pinf:
+        return CHAIN_NAN if state == -1 else 1
+    if ninf:
+        return CHAIN_NAN if state == 1 else -1
+    return state
+
+
 @register_jitable
 def promote_now(count, k1, K, promote_every, promote_chunk):
     """After the step ending at element k1 of K (``count`` elements since the last
@@ -176,3 +194,33 @@ def promote_now(count, k1, K, promote_every, promote_chunk):
         return False
     end_chunk = k1 >= K or (promote_chunk > 0 and k1 % promote_chunk == 0)
     return count >= promote_every or end_chunk
+
+
+@register_jitable
+def fma32(acc, p):
+    """fl32(acc + p), one rounding to nearest even (IEEE 754 §5.4.1 fusedMultiplyAdd), for a
+    float32 value ``acc`` and the exact product ``p`` of two float32 values, both held in
+    float64 (a product of two 24-bit significands is exact there).
+
+    s = fl64(acc + p) and its exact error (Knuth's TwoSum).  float32's rounding of s is the
+    rounding of acc + p except where s lands exactly on a float32 midpoint with a non-zero
+    error (double rounding): there the error's sign decides.  Zeros keep IEEE's signs (§6.3:
+    an exact zero sum is +0 unless both addends are −0; a result that rounds to zero keeps
+    the sign of the exact one); Inf and NaN follow float64 arithmetic (Inf + finite = Inf,
+    Inf − Inf = NaN)."""
+    s = acc + p
+    if s == 0.0 or not math.isfinite(s):
+        return s
+    bb = s - acc
+    err = (acc - (s - bb)) + (p - bb)
+    if err != 0.0:
+        ex = math.frexp(s)[1] - 1  # |s| in [2^ex, 2^(ex+1))
+        if ex < -126:  # (not max(): the CUDA target mis-types it here)
+            ex = -126
+        lsb = ex - 23  # float32's last place at |s|
+        t = math.ldexp(s, -lsb)
+        f = math.floor(t)
+        if t - f == 0.5:  # a float32 midpoint: the exact sum lies on err's side of it
+            r = float64(float32(math.ldexp(f + 1.0 if err > 0.0 else f, lsb)))
+            return math.copysign(abs(r), s)
+    return float64(float32(s))
