@@ -1,0 +1,101 @@
+"""Fit the K order of the cuBLAS TF32 / FP16-accumulation kernels (the instruction rule of
+chain.py over a schedule) against the recorded cases (../paths) and the crafted probes here.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PATHS = os.path.join(HERE, "..", "paths")
+sys.path.insert(0, HERE)
+sys.path.insert(0, PATHS)
+import chain  # noqa: E402
+import gen  # noqa: E402
+
+_OPS = {}
+
+
+def recorded(kind):
+    """[(case, A bits, B bits, out bits)] of the recorded cuBLAS cases of ``kind``:
+    'tf32' (torch_matmul allow_tf32), 'fp16acc' (torch_matmul fp16_accumulation),
+    'gemmex16' (cublas_gemmex 16F)."""
+    import operands  # ../paths/operands.py: rebuilds the operands, checked by SHA-256
+
+    if "ops" not in _OPS:
+        _OPS["ops"] = operands.load()
+        _OPS["outs"] = np.load(os.path.join(PATHS, "outputs.npz"))
+        _OPS["meta"] = json.load(open(os.path.join(PATHS, "cases.json")))
+    ops, outs, meta = _OPS["ops"], _OPS["outs"], _OPS["meta"]
+    want = {"tf32": ("torch_matmul", {"allow_tf32": True}),
+            "fp16acc": ("torch_matmul", {"fp16_accumulation": True}),
+            "gemmex16": ("cublas_gemmex", {"compute": "16F", "out": "float16"})}[kind]
+    res = []
+    for c in meta["cases"]:
+        if c["path"] == want[0] and c["params"] == want[1]:
+            res.append((c, ops[f"op_{c['operands']}_a"], ops[f"op_{c['operands']}_b"], outs[f"out_{c['id']}"]))
+    return res
+
+
+def crafted(kind):
+    """[(dict(M,N,K,rep), A bits, B bits[:, :2], out bits)] of the crafted cuBLAS probes."""
+    meta = json.load(open(os.path.join(HERE, "data", "meta.json")))
+    outs = np.load(os.path.join(HERE, "data", "cublas_outputs.npz"))
+    res = []
+    for (M, N, K, reps) in gen.CUBLAS_SHAPES:
+        o = outs[f"{kind}_{M}x{N}x{K}"]
+        for rep in range(reps):
+            A, B = gen.cublas_probe(kind, M, N, K, rep)
+            m = meta["cublas_operands"][f"{kind}_{M}x{N}x{K}_{rep}"]
+            assert gen.sha(A) == m["A"] and gen.sha(B) == m["B"]
+            res.append(({"M": M, "N": N, "K": K, "rep": rep}, A, np.ascontiguousarray(B[:, :2]), o[rep]))
+    return res
+
+
+def to_bits(x, kind):
+    if kind == "tf32":
+        b = x.astype(np.float32).view(np.uint32).copy()
+        b[np.isnan(x)] = 0x7FFFFFFF
+        return b
+    b = x.astype(np.float16).view(np.uint16).copy()
+    b[np.isnan(x)] = 0x7FFF
+    return b
+
+
+def score(kind, items, sched_fn, acc, red, fmt=None, detail=False):
+    """items: list from recorded()/crafted(); sched_fn(M, N, K) -> (sched, slice_of) or None."""
+    fmt = fmt or ("tf32rne" if kind == "tf32" else "f16")
+    ok = tot = cok = ctot = 0
+    rows = []
+    for it in items:
+        c, A, B, want = it
+        sch = sched_fn(c["M"], c["N"], c["K"])
+        if sch is None:
+            continue
+        got = to_bits(chain.run(A, B, fmt, sch[0], sch[1], acc, red), kind)
+        n = int(np.count_nonzero(got == want))
+        ok += n
+        tot += want.size
+        ctot += 1
+        cok += n == want.size
+        rows.append((c.get("dist", "crafted"), c["M"], c["K"], n, want.size))
+    if detail:
+        return ok, tot, cok, ctot, rows
+    return ok, tot, cok, ctot
+
+
+def agg(rows):
+    """Per (distribution, M, K): outputs reproduced / recorded, cases reproduced / recorded."""
+    from collections import defaultdict
+
+    d = defaultdict(lambda: [0, 0, 0, 0])
+    for (dist, M, K, n, t) in rows:
+        x = d[(dist, M, K)]
+        x[0] += n
+        x[1] += t
+        x[2] += n == t
+        x[3] += 1
+    return dict(sorted(d.items()))
