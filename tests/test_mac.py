@@ -599,3 +599,23 @@ def test_ieee_chain_sticky_ties():
     diag = np.arange(8)
     wrong = lowbit.matmul(a.view(np.uint32), b.view(np.uint32), "float32", "float32", accumulator=cut)
     assert np.count_nonzero(wrong[diag, diag] != want[diag, diag]) >= 2
+
+
+def test_chain_meets_specials_and_overflow_in_k_order():
+    """The chain is one IEEE-style register along K (§6.1, §7.2): Inf + finite = Inf, Inf − Inf =
+    NaN — so the order in which an Inf product and a finite overflow arrive decides."""
+    acc = FusedBlock(block_size=2, frac_bits=10, sum_bits=8, sum_emax=10)  # |step sum| >= 2^11: ±Inf
+    enc = lambda v: lowbit.encode(np.array(v, np.float64), "float8_e5m2")  # noqa: E731
+    inf, nan = np.inf, np.nan
+    rows = {  # a row · b row (each pair one product), expected result
+        "inf_first_then_negative_overflow": ([inf, 0, -1024, -1024], [1, 0, 2, 2], inf),
+        "overflow_first_then_negative_inf": ([1024, 1024, -inf, 0], [2, 2, 1, 0], nan),
+        "overflow_then_opposite_overflow": ([1024, 1024, -1024, -1024], [2, 2, 4, 4], inf),
+        "negative_overflow_then_finite": ([-1024, -1024, 1, 1], [2, 2, 1, 1], -inf),
+        "inf_times_zero": ([inf, 1, 1, 1], [0, 1, 1, 1], nan),
+        "inf_then_same_inf": ([inf, 1, inf, 1], [1, 1, 2, 1], inf),
+        "finite": ([4, 8, -2, 1], [1, 1, 1, 1], 11.0),
+    }
+    for name, (av, bv, want) in rows.items():
+        got = lowbit.dot(enc(av), enc(bv), "float8_e5m2", "float8_e5m2", accumulator=acc)
+        assert (np.isnan(got) and np.isnan(want)) or got == want, (name, got, want)
