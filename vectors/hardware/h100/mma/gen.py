@@ -313,3 +313,49 @@ def cublas_probe(path, M, N, K, rep):
     if path == "tf32":
         return tf32_bits(A), tf32_bits(B)
     return f16_bits(A), f16_bits(B)
+
+
+# ------------------------------------------------------------------------------------------
+# second run (probe_cublas2.py): more cuBLAS shapes, and a segment map of the TF32
+# 1024 x 1024 x 4096 kernel (sm90_xmma ... segment_k_on)
+# ------------------------------------------------------------------------------------------
+CUBLAS2_SHAPES = [(64, 64, 512), (64, 64, 2048), (128, 128, 128), (128, 128, 256), (128, 128, 1024),
+                  (256, 256, 256), (256, 256, 1024), (512, 512, 512), (100, 100, 100), (1024, 1024, 2048)]
+CUBLAS2_REPS = 4
+SEGMAP_REPS = 8
+
+
+def cublas_random(path, M, N, K, seed_tag):
+    """Random dense operands: TF32 values with exponents in [-20, 20] / float16 with
+    exponents in [-6, 6], 5 % zeros."""
+    rng = np.random.default_rng(hash_name(f"rand_{seed_tag}_{path}_{M}x{N}x{K}"))
+    if path == "tf32":
+        A = rand_val(rng, (M, K), -20, 20, 10, zero_frac=0.05)
+        B = rand_val(rng, (K, N), -20, 20, 10, zero_frac=0.05)
+        return tf32_bits(A), tf32_bits(B)
+    A = rand_val(rng, (M, K), -6, 6, 10, zero_frac=0.05)
+    B = rand_val(rng, (K, N), -6, 6, 10, zero_frac=0.05)
+    return f16_bits(A), f16_bits(B)
+
+
+def segmap_probe(rep, K=4096, M=1024, N=1024):
+    """TF32 segment map: row i holds ones everywhere, +2^40 at p and -2^40 at q, B all ones.
+    Within one chain the +-2^40 pair wipes every one before q's step (truncated on the 2^15
+    grid); across split-K segments the float32 adds lose them differently, so the output
+    as a function of (p, q) maps the segments.  Row i of M-tile t = i // 64: rep r:
+    q = 8 * ((i % 64) * SEGMAP_REPS + r) + (i % 8), p = 0 for even reps, p = K - 1 for odd
+    reps (then q is mirrored: K - 1 - q)."""
+    A = np.ones((M, K))
+    B = np.ones((K, N))
+    for i in range(M):
+        q = 8 * ((i % 64) * SEGMAP_REPS + rep) + (i % 8)
+        q = min(max(q, 1), K - 1)
+        if rep % 2 == 0:
+            p = 0
+        else:
+            p, q = K - 1, K - 1 - q
+            if q == p:
+                q = p - 1
+        A[i, p] = 2.0 ** 40
+        A[i, q] = -(2.0 ** 40)
+    return tf32_bits(A), tf32_bits(B)
