@@ -263,11 +263,13 @@ def run(a_bits, b_bits, fmt, sched, slice_of, acc, red, c_bits=None, c_fmt="f32"
     return out
 
 
-def schedule(K, step, slices=None, perm=None):
+def schedule(K, step, slices=None, perm=None, residue_tile=None):
     """Steps of ``step`` consecutive elements of K (after permuting K by ``perm``; -1 in perm
     is an empty lane); ``slices``: the slice lengths (elements of the permuted order, summing
     to its length) or None (one slice).  Each slice is cut into steps on its own (its last
-    step may be short)."""
+    step may be short).  ``residue_tile``: CUTLASS 2.x mainloops load the partial k-tile
+    first: a slice of length l begins with steps over its first l % residue_tile elements,
+    then steps of ``step`` over the rest."""
     order = list(range(K)) if perm is None else list(perm)
     slices = list(slices) if slices else [len(order)]
     assert sum(slices) == len(order), (slices, len(order))
@@ -276,9 +278,10 @@ def schedule(K, step, slices=None, perm=None):
     for si, L in enumerate(slices):
         part = order[pos:pos + L]
         pos += L
-        for t in range(0, L, step):
-            r = part[t:t + step]
-            rows.append(r + [-1] * (step - len(r)))
+        r = L % residue_tile if residue_tile else 0
+        cuts = list(range(0, r, step)) + list(range(r, L, step))
+        for a, b in zip(cuts, cuts[1:] + [L]):
+            rows.append(part[a:b] + [-1] * (step - (b - a)))
             slice_of.append(si)
     return np.array(rows, np.int64), np.array(slice_of, np.int64)
 
@@ -292,22 +295,35 @@ def equal_slices(K, L):
     return [L] * (n - 1) + [K - L * (n - 1)]
 
 
-# TF32 (allow_tf32=True): (M, N, K) -> slice length (elements of K) of the split-K kernel
-# cutlass_80_tensorop_s1688gemm_64x64_16x6 + splitKreduce (float32); None: one slice
-# (1024 x 1024: sm90_xmma_gemm_f32f32_tf32f32 wgmma, no split; its K=4096 "segment_k_on"
-# variant computes some tiles differently: not modelled).
-TF32_SLICES = {(64, 64, 16): 4, (64, 64, 32): 32, (64, 64, 64): 32, (64, 64, 128): 32,
-               (64, 64, 256): 32, (64, 64, 1000): 64, (64, 64, 4096): 128,
-               (128, 128, 32): 32, (128, 128, 64): 32,
-               (1024, 1024, 1024): None, (1024, 1024, 4096): None}
-# FP16 accumulation (allow_fp16_accumulation / cublasGemmEx COMPUTE_16F): slice length of
-# cutlass_80_tensorop_h16816gemm_64x64_64x6 (K <= 256) / cutlass_80_wmma_tensorop_h161616gemm
-# (K 1000, 4096) + splitKreduce in float16; None: one slice (128 x 128 x K: kernel not
-# recorded; 1024 x 1024: sm90_xmma_gemm_f16f16_f16f16_f16 wgmma).
-FP16ACC_SLICES = {(64, 64, 16): 8, (64, 64, 32): 8, (64, 64, 64): None, (64, 64, 128): 64,
-                  (64, 64, 256): 64, (64, 64, 1000): 88, (64, 64, 4096): 192,
-                  (128, 128, 32): None, (128, 128, 64): None,
-                  (1024, 1024, 1024): None, (1024, 1024, 4096): None}
+# TF32 (allow_tf32=True): (M, N, K) -> (slice length in elements of K or None for one slice,
+# k-tile of the kernel's mainloop, whose partial tile comes first in each slice).
+# Kernels (torch.profiler, data/meta*.json): s1688 = cutlass_80_tensorop_s1688gemm_64x64_16x6
+# (k-tile 16) or _64x64_32x6 (k-tile 32), + cublasLt splitKreduce_kernel (float32) when split;
+# xmma = sm90_xmma_gemm_f32f32_tf32f32_f32 tilesize64x128x32 (wgmma; its K=4096 variant
+# "segment_k_on" computes 8 of the 128 output tiles differently: not modelled, see README).
+TF32_SLICES = {
+    (64, 64, 16): (4, 16), (64, 64, 32): (32, 16), (64, 64, 64): (32, 16), (64, 64, 128): (32, 16),
+    (64, 64, 256): (32, 16), (64, 64, 512): (64, 16), (64, 64, 1000): (64, 16),
+    (64, 64, 2048): (64, 16), (64, 64, 4096): (128, 16), (100, 100, 100): (None, 16),
+    (128, 128, 32): (32, 16), (128, 128, 64): (32, 16),  # kernel not recorded for these two
+    (128, 128, 128): (None, 16), (128, 128, 256): (64, 16), (128, 128, 1024): (64, 16),
+    (256, 256, 256): (None, 32), (256, 256, 1024): (128, 32), (512, 512, 512): (None, 32),
+    (1024, 1024, 1024): (None, 32), (1024, 1024, 2048): (None, 32), (1024, 1024, 4096): (None, 32),
+}
+# FP16 accumulation (allow_fp16_accumulation / cublasGemmEx COMPUTE_16F): the same, for
+# h16816 = cutlass_80_tensorop_h16816gemm_64x64_64x6 (k-tile 64), wmma = cutlass_80_wmma_
+# tensorop_h161616gemm_32x32_128x1 / _16x16_128x2 / _32x32_128x2 (k-tile 128) /
+# _32x32_64x2 (k-tile 64), + splitKreduce_kernel in float16; xmma = sm90_xmma_gemm_f16f16_
+# f16f16_f16 tilesize128x128x64 (wgmma, float16 accumulator).
+FP16ACC_SLICES = {
+    (64, 64, 16): (8, 64), (64, 64, 32): (8, 64), (64, 64, 64): (None, 64), (64, 64, 128): (64, 64),
+    (64, 64, 256): (64, 64), (64, 64, 512): (64, 128), (64, 64, 1000): (88, 128),
+    (64, 64, 2048): (128, 128), (64, 64, 4096): (192, 128), (100, 100, 100): (16, 64),
+    (128, 128, 32): (None, 64), (128, 128, 64): (None, 64),  # kernel not recorded for these two
+    (128, 128, 128): (None, 128), (128, 128, 256): (None, 128), (128, 128, 1024): (64, 64),
+    (256, 256, 256): (None, 128), (256, 256, 1024): (256, 64), (512, 512, 512): (None, 64),
+    (1024, 1024, 1024): (None, 64), (1024, 1024, 2048): (None, 64), (1024, 1024, 4096): (None, 64),
+}
 
 
 def cublas_schedule(kind, M, N, K):
@@ -315,8 +331,8 @@ def cublas_schedule(kind, M, N, K):
     table, step = (TF32_SLICES, 8) if kind == "tf32" else (FP16ACC_SLICES, 16)
     if (M, N, K) not in table:
         raise ValueError(f"shape {(M, N, K)} not recorded for cuBLAS {kind}; known: {sorted(table)}")
-    L = table[(M, N, K)]
-    return schedule(K, step, None if L is None else equal_slices(K, L))
+    L, tile = table[(M, N, K)]
+    return schedule(K, step, None if L is None else equal_slices(K, L), residue_tile=tile)
 
 
 def cublas_tf32(a_bits, b_bits, M=None, N=None):

@@ -57,10 +57,16 @@ def check_cublas():
     print("| --- | --- | --- | --- | --- | --- |")
     totals = {}
     for kind, label in (("tf32", "torch.matmul allow_tf32"), ("fp16acc", "torch.matmul allow_fp16_accumulation"),
-                        ("gemmex16", "cublasGemmEx COMPUTE_16F"), ("tf32c", "crafted probes, allow_tf32"),
-                        ("fp16accc", "crafted probes, fp16 accumulation")):
+                        ("gemmex16", "cublasGemmEx COMPUTE_16F"), ("tf32c", "probes of this folder, allow_tf32"),
+                        ("fp16accc", "probes of this folder, fp16 accumulation")):
         crafted = {"tf32c": "tf32", "fp16accc": "fp16acc"}
-        items = fit_cublas.crafted(crafted[kind]) if kind in crafted else fit_cublas.recorded(kind)
+        if kind in crafted:
+            items = fit_cublas.crafted(crafted[kind])
+            for (M, N, K) in gen.CUBLAS2_SHAPES:  # second recording: crafted + random
+                items += fit_cublas.second_run(crafted[kind], M, N, K, "pt")
+                items += fit_cublas.second_run(crafted[kind], M, N, K, "rnd")
+        else:
+            items = fit_cublas.recorded(kind)
         fn = chain.cublas_tf32 if kind.startswith("tf32") else chain.cublas_fp16acc
         agg = {}
         for c, A, B, want in items:

@@ -99,3 +99,29 @@ def agg(rows):
         x[2] += n == t
         x[3] += 1
     return dict(sorted(d.items()))
+
+
+def second_run(kind, M, N, K, which):
+    """Items of the second recording (probe_cublas2.py): which = 'pt' (crafted pair/tiny,
+    reps) or 'rnd' (random dense, sampled rows/cols)."""
+    import probe_cublas2
+
+    meta = json.load(open(os.path.join(HERE, "data", "meta2.json")))
+    outs = np.load(os.path.join(HERE, "data", "cublas2_outputs.npz"))
+    key = f"{kind}_{M}x{N}x{K}"
+    res = []
+    if which == "pt":
+        o = outs[f"pt_{key}"]
+        for rep in range(gen.CUBLAS2_REPS):
+            A, B = gen.cublas_probe(kind, M, N, K, rep)
+            m = meta["operands"][f"pt_{key}_{rep}"]
+            assert gen.sha(A) == m["A"] and gen.sha(B) == m["B"]
+            res.append(({"M": M, "N": N, "K": K, "dist": "crafted2"}, A, np.ascontiguousarray(B[:, :2]), o[rep]))
+    else:
+        A, B = gen.cublas_random(kind, M, N, K, 0)
+        m = meta["operands"][f"rnd_{key}"]
+        assert gen.sha(A) == m["A"] and gen.sha(B) == m["B"]
+        rows, cols = probe_cublas2.sample(M, N)
+        res.append(({"M": M, "N": N, "K": K, "dist": "random2"}, np.ascontiguousarray(A[rows]),
+                    np.ascontiguousarray(B[:, cols]), outs[f"rnd_{key}"]))
+    return res
