@@ -286,9 +286,20 @@ def ref_fused(va, vb, fa, fb, p: FusedBlock) -> np.float32:
     per = max(1, -(-(-(-K // p.split_granule)) // p.split_k)) * p.split_granule
     total = None
     for lo in range(0, max(K, 1), per):
-        part = ref_fused_slice(va[lo:lo + per], vb[lo:lo + per], fa, fb, p)
-        with np.errstate(invalid="ignore"):  # +Inf + −Inf slices = NaN, as IEEE says
-            total = part if total is None else np.float32(total + part)
+        sa, sb = list(va[lo:lo + per]), list(vb[lo:lo + per])
+        if p.k_tile is not None:  # the partial k-tile first, its last step padded with zeros
+            r = len(sa) % p.k_tile
+            pad = (-r % p.block_size) if r else 0
+            sa = sa[:r] + [0.0] * pad + sa[r:]
+            sb = sb[:r] + [0.0] * pad + sb[r:]
+        part = ref_fused_slice(sa, sb, fa, fb, p)
+        with np.errstate(invalid="ignore", over="ignore"):  # +Inf + −Inf slices = NaN, as IEEE says
+            if total is None:
+                total = part
+            elif p.split_reduce == "float16":
+                total = np.float32(np.float16(total) + np.float16(part))
+            else:
+                total = np.float32(total + part)
     return total
 
 
@@ -313,6 +324,8 @@ def fused_params(draw):
         sum_rounding=draw(ROUND), sum_emax=draw(st.sampled_from([None, 0, 4, 9, 15])),
         sum_emin=None if sum_bits is None else draw(st.sampled_from([None, -1, -6, -14])), promote_every=None if promote is None else promote * n,
         promote_chunk=None if chunk is None else chunk * n, split_k=draw(st.integers(1, 3)),
+        split_reduce=draw(st.sampled_from(["float32", "float16"])),
+        k_tile=None if (promote or group) else draw(st.sampled_from([None, 3, 8, 16])),
         split_granule=n * draw(st.integers(1, 3)), interleave_group=group, interleave_run=run,
     )
 

@@ -49,7 +49,8 @@ INPUT_ROUNDINGS = ("none", "toward_zero", "nearest_even", "nearest_away")
 OPERAND_SPLITS = (None, "tf32x3")
 # Fields added after golden vectors (vectors/dot) embedded accumulator reprs: rule fields are
 # shown only when not at their default; the preset's label and covered formats never.
-_QUIET_FIELDS = ("input_rounding", "operand_split", "nan_bits16", "sum_emax", "sum_emin")
+_QUIET_FIELDS = ("input_rounding", "operand_split", "nan_bits16", "sum_emax", "sum_emin", "split_reduce",
+                 "k_tile")
 _LABEL_FIELDS = ("formats", "preset")
 
 
@@ -159,6 +160,13 @@ class FusedBlock:
         ``split_granule`` elements (ceil(ceil(K/granule)/split_k) granules each, the last
         slice shorter); each slice is accumulated on its own as above and the slices' float32
         results are added in slice order (IEEE float32 add, nearest even): a split-K GEMM.
+      split_reduce: the format the split-K slices' results are added in: ``"float32"`` or
+        ``"float16"`` (cuBLAS's splitKreduce_kernel of a float16-accumulating GEMM: each
+        slice's result rounded to float16), IEEE add, nearest even, in slice order.
+      k_tile: the kernel mainloop's k-tile, partial tile first (CUTLASS 2.x): each split-K
+        slice of length l begins with steps over its first l mod k_tile elements (the last
+        of them short), then steps of ``block_size`` (None: steps of ``block_size`` from the
+        slice's start).
       interleave_group / interleave_run: the order in which K's elements meet the steps.
         None: in order (step s takes elements s·n … s·n+n−1).  Otherwise K is padded with
         zeros to a multiple of ``interleave_group`` and, within each group, runs of
@@ -198,6 +206,8 @@ class FusedBlock:
     promote_chunk: int | None = None
     split_k: int = 1
     split_granule: int = 128
+    split_reduce: str = "float32"
+    k_tile: int | None = None
     interleave_group: int | None = None
     interleave_run: int = 1
     nan_bits: int = 0x7FC00000
@@ -233,6 +243,10 @@ class FusedBlock:
         _check_int(k, "split_k", self.split_k, 1)
         _check_int(k, "split_granule", self.split_granule, 1)
         _check_int(k, "nan_bits", self.nan_bits, 0, 0xFFFFFFFF)
+        _check_choice(k, "split_reduce", self.split_reduce, ("float32", "float16"))
+        _check_int(k, "k_tile", self.k_tile, 1, none_ok=True)
+        if self.k_tile is not None and (self.promote_every is not None or self.interleave_group is not None):
+            raise ValueError(f"{k}: k_tile={self.k_tile} combines with neither promote_every nor interleave_group")
         _check_int(k, "interleave_group", self.interleave_group, 1, none_ok=True)
         _check_int(k, "interleave_run", self.interleave_run, 1)
         if self.interleave_group is not None:

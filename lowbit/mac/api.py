@@ -233,7 +233,7 @@ def is_fma32_chain(acc: FusedBlock, fa, fb) -> bool:
             and acc.term_rounding == "odd" and acc.sum_bits == 24 and acc.sum_rounding == "nearest_even"
             and acc.sum_frac_bits is None and acc.sum_emax == 127 and acc.sum_emin == -126
             and acc.promote_every is None and acc.interleave_group is None and acc.operand_split is None
-            and acc.input_rounding == "none")
+            and acc.input_rounding == "none" and acc.k_tile is None and acc.split_reduce == "float32")
 
 
 def _fused_block(acc: FusedBlock, a, b, fa, fb, device: str) -> np.ndarray:
@@ -248,31 +248,62 @@ def _fused_block(acc: FusedBlock, a, b, fa, fb, device: str) -> np.ndarray:
         ca, cb = tf32x3_operands(ca, cb, acc.promote_every // 3)
     if acc.interleave_group is not None:
         ca, cb = _interleave(ca, cb, acc, fa, fb)
-    ia, ta = _operand_table(ca, fa, acc, "a_format", "C")
-    ib, tb = _operand_table(cb, fb, acc, "b_format", "F" if device == "cpu" else "C")
     params = kernel_params(acc)
     out = np.zeros((M, N), np.float32)
     if not (M and N):
         return out
-    Kdim = ia.shape[1]
+    Kdim = ca.shape[1]
     granules = -(-Kdim // acc.split_granule)
     per = max(1, -(-granules // acc.split_k)) * acc.split_granule
     total = None
-    for lo in range(0, max(Kdim, 1), per):  # split-K slices, their float32 results added in order
-        sa, sb = np.ascontiguousarray(ia[:, lo:lo + per]), ib[lo:lo + per, :]
+    for lo in range(0, max(Kdim, 1), per):  # split-K slices, their results added in order
+        sca, scb = ca[:, lo:lo + per], cb[lo:lo + per, :]
+        if acc.k_tile is not None:
+            sca, scb = _residue_first(sca, scb, acc, fa, fb)
+        ia, ta = _operand_table(np.ascontiguousarray(sca), fa, acc, "a_format", "C")
+        ib, tb = _operand_table(np.ascontiguousarray(scb), fb, acc, "b_format", "F" if device == "cpu" else "C")
         if device == "cuda":
             from . import cuda
 
-            part = cuda.fused_block_part(sa, np.ascontiguousarray(sb), ta, tb, params)
+            part = cuda.fused_block_part(np.ascontiguousarray(ia), np.ascontiguousarray(ib), ta, tb, params)
         else:
             part = np.zeros_like(out)
-            sbt = np.ascontiguousarray(sb.T)  # N×K: both walk K
+            sa = np.ascontiguousarray(ia)
+            sbt = np.ascontiguousarray(ib.T)  # N×K: both walk K
             rows = (ta[3][sa] != FINITE).any(axis=1) if sa.size else np.zeros(M, np.bool_)
             cols = (tb[3][sbt] != FINITE).any(axis=1) if sbt.size else np.zeros(N, np.bool_)
             K.fused_block_matmul(sa, sbt, *ta, *tb, rows, cols, *params, part)
         with np.errstate(invalid="ignore", over="ignore"):  # Inf − Inf = NaN, overflow = Inf: IEEE, as wanted
-            total = part if total is None else (total + part).astype(np.float32)  # IEEE float32 add
+            if total is None:
+                total = part
+            elif acc.split_reduce == "float16":  # IEEE float16 add (exact in float32, rounded once)
+                total = (total.astype(np.float16) + part.astype(np.float16)).astype(np.float32)
+            else:
+                total = (total + part).astype(np.float32)  # IEEE float32 add
     return total
+
+
+def residue_first_order(K: int, k_tile: int, block_size: int) -> np.ndarray:
+    """Positions of a K-slice in step order with its partial k-tile first (CUTLASS 2.x
+    mainloops load the residue tile first): the first K mod k_tile elements in steps of
+    ``block_size`` (the last one padded, position −1), then steps of ``block_size``."""
+    r = K % k_tile
+    pad = -r % block_size if r else 0
+    return np.concatenate([np.arange(r), np.full(pad, -1), np.arange(r, K)]).astype(np.int64)
+
+
+def _residue_first(ca, cb, acc, fa, fb):
+    """One slice rearranged by :func:`residue_first_order`, padded with code 0 (zero products
+    take no part in a step)."""
+    order = residue_first_order(ca.shape[1], acc.k_tile, acc.block_size)
+    if (order >= 0).all():
+        return ca, cb
+    for f in (fa, fb):
+        if f.name not in WIDE and (tables(f).sig[0] != 0 or tables(f).special[0]):
+            raise ValueError(f"k_tile={acc.k_tile} pads K with code 0, which is not zero in {f.name!r}")
+    ca = np.concatenate([ca, np.zeros((ca.shape[0], 1), ca.dtype)], axis=1)[:, order]
+    cb = np.concatenate([cb, np.zeros((1, cb.shape[1]), cb.dtype)], axis=0)[order, :]
+    return ca, cb
 
 
 def _fma32(acc: FusedBlock, a_bits, b_bits, device: str) -> np.ndarray:
