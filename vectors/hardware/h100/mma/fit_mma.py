@@ -31,6 +31,13 @@ def load_mma(name, verify=True):
     return A, B, C, fam, D
 
 
+def _tf32_rne(b):
+    finite = ((b >> 23) & 0xFF) != 0xFF
+    low = b & 0x1FFF
+    up = (low > 0x1000) | ((low == 0x1000) & (((b >> 13) & 1) == 1))
+    return np.where(finite, (b & ~0x1FFF) + np.where(up, 0x2000, 0), b)
+
+
 def mma_one(a_bits, b_bits, c_bits, name, rule):
     """One output of instruction ``name`` under ``rule`` (dict): returns output bits."""
     K, inp, acc, _ = gen.INSTR[name]
@@ -46,6 +53,8 @@ def mma_one(a_bits, b_bits, c_bits, name, rule):
         if fin == "tf32" and low_mask == "rz":
             ab &= ~0x1FFF
             bb &= ~0x1FFF
+        elif fin == "tf32":  # round the low 13 bits off (nearest even) instead
+            ab, bb = (int(x) for x in _tf32_rne(np.array([ab, bb], np.int64)))
         da, db = ref.decode(ab, fin), ref.decode(bb, fin)
         if da[0] == "n" or db[0] == "n":
             nan = True
@@ -127,9 +136,36 @@ def seq(K):
     return [list(range(K))]
 
 
-RULES = {}
+FOUND = {"F": 25, "zero": "pos", "f32_sub": "rz"}  # + nbits=None for a float16 accumulator
+# (instruction, label, rule): the rule found and the alternatives it was preferred to
+RULES = [
+    ("tf32_k8", "found: one step of 8", dict(FOUND, groups=seq(8))),
+    ("tf32_k8", "two steps of 4: k 0-3, 4-7", dict(FOUND, groups=[[0, 1, 2, 3], [4, 5, 6, 7]])),
+    ("tf32_k8", "two steps of 4: k 0,1,4,5 / 2,3,6,7", dict(FOUND, groups=[[0, 1, 4, 5], [2, 3, 6, 7]])),
+    ("tf32_k8", "one step, F=24", dict(FOUND, groups=seq(8), F=24)),
+    ("tf32_k8", "one step, F=26", dict(FOUND, groups=seq(8), F=26)),
+    ("tf32_k8", "one step, terms rounded to nearest even", dict(FOUND, groups=seq(8), term="rne")),
+    ("tf32_k8", "one step, sum rounded to nearest even", dict(FOUND, groups=seq(8), norm="rne")),
+    ("tf32_k8", "one step, low 13 bits rounded (RNE) not dropped", dict(FOUND, groups=seq(8), tf32_in="keep")),
+    ("tf32_k4", "found: one step of 4", dict(FOUND, groups=seq(4))),
+    ("tf32_k4", "float32 subnormal result rounded to nearest even", dict(FOUND, groups=seq(4), f32_sub=None)),
+    ("tf32_k4", "IEEE sign of zero (-0 when all terms are -0)", dict(FOUND, groups=seq(4), zero="ieee")),
+    ("f16_k16_f32", "found: one step of 16", dict(FOUND, groups=seq(16))),
+    ("f16_k16_f32", "two steps of 8: k 0-7, 8-15", dict(FOUND, groups=[list(range(8)), list(range(8, 16))])),
+    ("f16_k16_f32", "two steps of 8: k mod 4 in {0,1} / {2,3}",
+     dict(FOUND, groups=[[0, 1, 4, 5, 8, 9, 12, 13], [2, 3, 6, 7, 10, 11, 14, 15]])),
+    ("f16_k16_f16", "found: one step of 16, exact window sum rounded to float16", dict(FOUND, groups=seq(16), nbits=None)),
+    ("f16_k16_f16", "sum first cut to 24 bits, then rounded to float16", dict(FOUND, groups=seq(16))),
+    ("f16_k16_f16", "F=24", dict(FOUND, groups=seq(16), nbits=None, F=24)),
+    ("f16_k16_f16", "F=26", dict(FOUND, groups=seq(16), nbits=None, F=26)),
+    ("f16_k16_f16", "rounded to float16 toward zero", dict(FOUND, groups=seq(16), nbits=None, f16_round="rz")),
+    ("f16_k8_f16", "found: one step of 8, exact window sum rounded to float16", dict(FOUND, groups=seq(8), nbits=None)),
+    ("f16_k8_f16", "sum first cut to 24 bits, then rounded to float16", dict(FOUND, groups=seq(8))),
+]
 
 if __name__ == "__main__":
-    for name, rule in RULES.items():
+    print("| instruction | rule | outputs reproduced |")
+    print("| --- | --- | --- |")
+    for name, label, rule in RULES:
         ok, tot, _ = evaluate(name, rule)
-        print(name, {f: f"{ok[f]}/{tot[f]}" for f in tot}, f"total {sum(ok.values())}/{sum(tot.values())}")
+        print(f"| {gen.INSTR[name][3]} | {label} | {sum(ok.values())}/{sum(tot.values())} |", flush=True)
