@@ -335,17 +335,59 @@ def cublas_schedule(kind, M, N, K):
     return schedule(K, step, None if L is None else equal_slices(K, L), residue_tile=tile)
 
 
-def cublas_tf32(a_bits, b_bits, M=None, N=None):
+# TF32 1024 x 1024 x 4096 (sm90_xmma ... segment_k_on): the 8 output tiles of rows 0-255 x
+# columns 768-1023 are split over K (found by probe_segmap3.py / segmap.py): K = 7 pieces of
+# 256 then 8 pieces of 288 (in K order), each piece a chain from 0 of 8-product steps, the
+# pieces' float32 results added (nearest even) in the tree below (leaf i = piece i).  Every
+# other tile: one chain.
+TF32_SEGMENTED = {
+    (1024, 1024, 4096): {
+        "rows": (0, 256), "cols": (768, 1024),
+        "pieces": [256] * 7 + [288] * 8,
+        "tree": (((0, (1, 2)), ((3, 4), (5, 6))), (((7, 8), (9, 10)), ((11, 12), (13, 14)))),
+    },
+}
+
+
+def _tree_sum(parts, tree):
+    if isinstance(tree, int):
+        return parts[tree]
+    a, b = (_tree_sum(parts, t) for t in tree)
+    return (a + b).astype(np.float32).astype(np.float64)
+
+
+def _segmented(a_bits, b_bits, seg):
+    parts, pos = [], 0
+    for L in seg["pieces"]:
+        sch, so = schedule(L, 8, None, perm=list(range(pos, pos + L)))
+        parts.append(run(a_bits, b_bits, "tf32rne", sch, so, 0, 0))
+        pos += L
+    return _tree_sum(parts, seg["tree"])
+
+
+def cublas_tf32(a_bits, b_bits, M=None, N=None, rows=None, cols=None):
     """torch.matmul(float32, allow_tf32=True) on the H100 -> float32 bit patterns.
 
     a_bits (rows x K uint32), b_bits (K x cols uint32): the rows / columns of the full M x N
     problem (default: the operands' own shape) whose outputs are wanted.  Operands rounded to
     TF32 to nearest even; steps of 8 consecutive elements of K (one mma.sync m16n8k8 each);
-    each split-K slice a chain from 0; slices added in order in float32 (nearest even)."""
+    each split-K slice a chain from 0; slices added in order in float32 (nearest even).
+    rows / cols: the global row / column index of each given row of A / column of B (default
+    0, 1, ...): they matter where cuBLAS splits some tiles only (``TF32_SEGMENTED``)."""
     M = a_bits.shape[0] if M is None else M
     N = b_bits.shape[1] if N is None else N
-    sch, so = cublas_schedule("tf32", M, N, a_bits.shape[1])
+    K = a_bits.shape[1]
+    sch, so = cublas_schedule("tf32", M, N, K)
     out = run(a_bits, b_bits, "tf32rne", sch, so, 0, 0)
+    seg = TF32_SEGMENTED.get((M, N, K))
+    if seg is not None:
+        rows = np.arange(a_bits.shape[0]) if rows is None else np.asarray(rows)
+        cols = np.arange(b_bits.shape[1]) if cols is None else np.asarray(cols)
+        ri = np.flatnonzero((rows >= seg["rows"][0]) & (rows < seg["rows"][1]))
+        ci = np.flatnonzero((cols >= seg["cols"][0]) & (cols < seg["cols"][1]))
+        if ri.size and ci.size:
+            sub = _segmented(np.ascontiguousarray(a_bits[ri]), np.ascontiguousarray(b_bits[:, ci]), seg)
+            out[np.ix_(ri, ci)] = sub
     b = out.astype(np.float32).view(np.uint32).copy()
     b[np.isnan(out)] = 0x7FFFFFFF
     return b

@@ -67,10 +67,12 @@ def check_cublas():
                 items += fit_cublas.second_run(crafted[kind], M, N, K, "rnd")
         else:
             items = fit_cublas.recorded(kind)
-        fn = chain.cublas_tf32 if kind.startswith("tf32") else chain.cublas_fp16acc
         agg = {}
         for c, A, B, want in items:
-            got = fn(A, B, c["M"], c["N"])
+            if kind.startswith("tf32"):
+                got = chain.cublas_tf32(A, B, c["M"], c["N"], rows=c["rows"], cols=c["cols"])
+            else:
+                got = chain.cublas_fp16acc(A, B, c["M"], c["N"])
             key = (c["M"], c["N"], c["K"], c.get("dist", "crafted"))
             x = agg.setdefault(key, [0, 0, 0, 0])
             n = int(np.count_nonzero(got == want))
@@ -90,6 +92,48 @@ def check_cublas():
         print(f"| {label} | {t[0]}/{t[1]} | {t[2]}/{t[3]} |")
 
 
+def check_segmented():
+    """TF32 1024 x 1024 x 4096: the segment maps (runs 2 and 3) and random operands over every column."""
+    import json
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    o2 = np.load(os.path.join(here, "data", "cublas2_outputs.npz"))
+    m2 = json.load(open(os.path.join(here, "data", "meta2.json")))["operands"]
+    o3 = np.load(os.path.join(here, "data", "segmap3.npz"))["out"]
+    m3 = json.load(open(os.path.join(here, "data", "meta3.json")))["operands"]
+    sets = []
+    for rep in range(gen.SEGMAP_REPS):
+        A, B = gen.segmap_probe(rep)
+        assert gen.sha(A) == m2[f"segmap_{rep}"]["A"] and gen.sha(B) == m2[f"segmap_{rep}"]["B"]
+        sets.append(("segment map, p at an end (run 2)", A, B, np.arange(1024), np.arange(0, 1024, 128), o2["segmap"][rep]))
+    for pi in range(len(gen.SEGMAP3_P)):
+        for half in range(2):
+            A, B = gen.segmap3_probe(pi, half)
+            assert gen.sha(A) == m3[f"{pi}_{half}"]["A"] and gen.sha(B) == m3[f"{pi}_{half}"]["B"]
+            cols = np.array([0, 384, 768, 896])
+            sets.append(("segment map, 21 positions of p (run 3)", A[:256], B, np.arange(256), cols, o3[pi, half]))
+    A, B = gen.cublas_random("tf32", 1024, 1024, 4096, 1)
+    assert gen.sha(A) == m2["rnd_tf32_1024x1024x4096_full"]["A"]
+    sets.append(("random, rows 0, 64, .., 960 x every column (run 2)", A[::64], B, np.arange(0, 1024, 64),
+                 np.arange(1024), o2["rnd_tf32_1024x1024x4096_full"]))
+    print("\n| TF32 1024x1024x4096 | outputs reproduced | of them in the 8 split tiles |")
+    print("| --- | --- | --- |")
+    tab = {}
+    for label, A, B, rows, cols, want in sets:
+        got = chain.cublas_tf32(np.ascontiguousarray(A), np.ascontiguousarray(B[:, cols]), 1024, 1024,
+                                rows=rows, cols=cols)
+        inside = ((rows < 256)[:, None] & (cols >= 768)[None, :])
+        t = tab.setdefault(label, [0, 0, 0, 0])
+        t[0] += int(np.count_nonzero(got == want))
+        t[1] += want.size
+        t[2] += int(np.count_nonzero((got == want) & inside))
+        t[3] += int(inside.sum())
+    for label, t in tab.items():
+        print(f"| {label} | {t[0]}/{t[1]} | {t[2]}/{t[3]} |")
+
+
 if __name__ == "__main__":
     check_instructions(slow="--fast" not in sys.argv)
     check_cublas()
+    check_segmented()

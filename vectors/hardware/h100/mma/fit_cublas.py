@@ -36,6 +36,7 @@ def recorded(kind):
     res = []
     for c in meta["cases"]:
         if c["path"] == want[0] and c["params"] == want[1]:
+            c = dict(c, rows=ops[f"op_{c['operands']}_rows"], cols=ops[f"op_{c['operands']}_cols"])
             res.append((c, ops[f"op_{c['operands']}_a"], ops[f"op_{c['operands']}_b"], outs[f"out_{c['id']}"]))
     return res
 
@@ -51,7 +52,8 @@ def crafted(kind):
             A, B = gen.cublas_probe(kind, M, N, K, rep)
             m = meta["cublas_operands"][f"{kind}_{M}x{N}x{K}_{rep}"]
             assert gen.sha(A) == m["A"] and gen.sha(B) == m["B"]
-            res.append(({"M": M, "N": N, "K": K, "rep": rep}, A, np.ascontiguousarray(B[:, :2]), o[rep]))
+            res.append(({"M": M, "N": N, "K": K, "rep": rep, "rows": np.arange(M), "cols": np.arange(2)},
+                        A, np.ascontiguousarray(B[:, :2]), o[rep]))
     return res
 
 
@@ -116,12 +118,13 @@ def second_run(kind, M, N, K, which):
             A, B = gen.cublas_probe(kind, M, N, K, rep)
             m = meta["operands"][f"pt_{key}_{rep}"]
             assert gen.sha(A) == m["A"] and gen.sha(B) == m["B"]
-            res.append(({"M": M, "N": N, "K": K, "dist": "crafted2"}, A, np.ascontiguousarray(B[:, :2]), o[rep]))
+            res.append(({"M": M, "N": N, "K": K, "dist": "crafted2", "rows": np.arange(M), "cols": np.arange(2)},
+                        A, np.ascontiguousarray(B[:, :2]), o[rep]))
     else:
         A, B = gen.cublas_random(kind, M, N, K, 0)
         m = meta["operands"][f"rnd_{key}"]
         assert gen.sha(A) == m["A"] and gen.sha(B) == m["B"]
         rows, cols = probe_cublas2.sample(M, N)
-        res.append(({"M": M, "N": N, "K": K, "dist": "random2"}, np.ascontiguousarray(A[rows]),
+        res.append(({"M": M, "N": N, "K": K, "dist": "random2", "rows": rows, "cols": cols}, np.ascontiguousarray(A[rows]),
                     np.ascontiguousarray(B[:, cols]), outs[f"rnd_{key}"]))
     return res

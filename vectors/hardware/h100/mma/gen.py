@@ -359,3 +359,23 @@ def segmap_probe(rep, K=4096, M=1024, N=1024):
         A[i, p] = 2.0 ** 40
         A[i, q] = -(2.0 ** 40)
     return tf32_bits(A), tf32_bits(B)
+
+
+# third run (probe_segmap3.py): the TF32 1024 x 1024 x 4096 odd tiles seen from interior p
+SEGMAP3_P = (0, 128, 255, 256, 500, 767, 768, 1200, 1791, 1792, 2400, 2943, 2944, 3200, 3519,
+             3520, 3700, 3807, 3808, 4000, 4095)
+
+
+def segmap3_probe(pi, half, K=4096, M=1024, N=1024):
+    """Rows i = 0..255 (the odd tiles' rows): ones, +2^40 at p = SEGMAP3_P[pi], -2^40 at
+    q = 2048 * half + 8 * i + i % 8 (q == p moves one place on).  Other rows: ones."""
+    p = SEGMAP3_P[pi]
+    A = np.ones((M, K))
+    B = np.ones((K, N))
+    for i in range(256):
+        q = 2048 * half + 8 * i + (i % 8)
+        if q == p:
+            q = q + 1 if q + 1 < K else q - 1
+        A[i, p] = 2.0 ** 40
+        A[i, q] = -(2.0 ** 40)
+    return tf32_bits(A), tf32_bits(B)
