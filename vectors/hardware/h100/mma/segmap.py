@@ -1,5 +1,6 @@
-"""What is known of the TF32 1024 x 1024 x 4096 cuBLAS kernel (sm90_xmma_gemm_f32f32_tf32f32
-..._segment_k_on), printed from the recorded data (not modelled by chain.py).
+"""How the TF32 1024 x 1024 x 4096 cuBLAS kernel (sm90_xmma_gemm_f32f32_tf32f32
+..._segment_k_on) was read, printed from the recorded data (the model: chain.TF32_SEGMENTED;
+run 3, probe_segmap3.py, placed p inside every piece: check.py checks all of it).
 
 1. Which output tiles differ from one chain of 8-product steps over K (random operands,
    rows 0, 64, ..., 960 and every column): 1 = some output of that 64 x 128 tile differs.
