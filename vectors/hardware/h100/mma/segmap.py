@@ -62,7 +62,33 @@ def segments(tile=0, col=6):
                 prev = tag
 
 
+def segments3(col=2):
+    """Run 3: p inside every piece; per p, where the output changes as q moves (column 768,
+    rows 0-255).  A run where the output falls by 8 per step of 8 is one chain ("chain")."""
+    d = np.load(os.path.join(HERE, "data", "segmap3.npz"))["out"].view(np.float32)
+    print("segment map run 3, column 768: p: [first q of a run: output]; 'chain' = falls 8 per step")
+    for pi, p in enumerate(gen.SEGMAP3_P):
+        pts = []
+        for half in range(2):
+            for i in range(256):
+                q = 2048 * half + 8 * i + (i % 8)
+                if q == p:
+                    q = q + 1 if q + 1 < K else q - 1
+                pts.append((q, float(d[pi, half, i, col])))
+        pts.sort()
+        runs, prev_v, prev_q = [], None, None
+        for q, v in pts:
+            if prev_v is not None and v == prev_v - 8 and runs and runs[-1][1] in ("chain", prev_v):
+                if runs[-1][1] != "chain":
+                    runs[-1] = (runs[-1][0], "chain")
+            elif v != prev_v:
+                runs.append((q, v))
+            prev_v, prev_q = v, q
+        print(f"  p={p:4d}: " + "  ".join(f"{q}:{v if isinstance(v, str) else int(v)}" for q, v in runs))
+
+
 if __name__ == "__main__":
     tile_map()
     segments(0, 6)
     segments(5, 6)
+    segments3()
