@@ -479,26 +479,22 @@ def test_float16_output_and_nan_bits():
         assert not np.isnan(out[1:, 1:].view(np.float16 if fmt == "float16" else ml_dtypes.bfloat16)).any()
 
 
-def test_presets_registry_and_not_reproduced_paths():
-    from lowbit.mac import NOT_REPRODUCED, PRESETS
+def test_presets_registry():
+    from lowbit.mac import PRESETS
     from lowbit.mac import h100_paths as P
 
     for name in ("h100-fp8", "h100-fp8-triton", "h100-fp16", "h100-bf16", "h100-fp16-triton", "h100-bf16-triton",
-                 "h100-tf32-triton", "h100-fp32", "h100-int8"):
+                 "h100-tf32", "h100-tf32-triton", "h100-fp32", "h100-int8"):
         assert name in PRESETS
     assert accumulator("h100-bf16", split_k=3) == P.h100_bf16(split_k=3)
     assert accumulator("h100-tf32-triton", input_precision="tf32x3").operand_split == "tf32x3"
     assert accumulator("h100-fp16-triton", acc="float16").sum_bits == 11
+    assert accumulator("h100-tf32", M=64, N=64, K=256) == P.h100_tf32(64, 64, 256)
+    assert accumulator("h100-fp16", acc="float16", M=64, N=64, K=1000).split_reduce == "float16"
     # by name through lowbit.matmul: h100-bf16 on bfloat16 codes equals the preset object
     x = np.arange(0x3F80, 0x3F80 + 48, dtype=np.uint16).reshape(3, 16)
     assert np.array_equal(lowbit.matmul(x, x.T.copy(), "bfloat16", "bfloat16", accumulator="h100-bf16"),
                           lowbit.matmul(x, x.T.copy(), "bfloat16", "bfloat16", accumulator=P.h100_bf16()))
-    assert "h100-tf32" not in PRESETS and "h100-tf32" in NOT_REPRODUCED
-    with pytest.raises(ValueError, match="'h100-tf32': cuBLAS TF32 .* is not reproduced.*'h100-tf32-triton'"):
-        accumulator("h100-tf32")
-    with pytest.raises(ValueError, match="cuBLAS TF32"):
-        lowbit.matmul(np.zeros((2, 2), np.uint32), np.zeros((2, 2), np.uint32), "float32", "float32",
-                      accumulator="h100-tf32")
 
 
 def test_preset_refuses_formats_it_does_not_cover():

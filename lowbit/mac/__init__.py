@@ -2,10 +2,9 @@
 
 ``matmul`` / ``dot`` take element codes; ``accumulator(name, **params)`` builds the adder
 model (``exact``, ``ieee``, ``fused-block``) or a hardware preset of :data:`PRESETS`
-(``h100-fp8``, ``h100-fp8-triton``, ``h100-fp16``, ``h100-bf16``, ``h100-fp16-triton``,
-``h100-bf16-triton``, ``h100-tf32-triton``, ``h100-fp32``, ``h100-int8``) as data;
-:data:`NOT_REPRODUCED` names recorded paths whose rule is not known (``h100-tf32``: cuBLAS
-TF32), which raise; ``mx_matmul`` is OCP MX DotGeneral on :class:`lowbit.mx.MXArray` operands.
+(``h100-fp8``, ``h100-fp8-triton``, ``h100-fp16`` (float32 or, ``acc="float16"``, float16
+accumulation), ``h100-bf16``, ``h100-fp16-triton``, ``h100-bf16-triton``, ``h100-tf32``,
+``h100-tf32-triton``, ``h100-fp32``, ``h100-int8``) as data; ``mx_matmul`` is OCP MX DotGeneral on :class:`lowbit.mx.MXArray` operands.
 """
 
 from .accumulators import (  # noqa: F401
@@ -19,7 +18,7 @@ from .accumulators import (  # noqa: F401
 )
 from .api import dot, matmul  # noqa: F401
 from .mx import mx_matmul  # noqa: F401
-from .registry import KINDS, NOT_REPRODUCED, PRESETS, accumulator  # noqa: F401
+from .registry import KINDS, PRESETS, accumulator  # noqa: F401
 
 __all__ = ["matmul", "dot", "accumulator", "mx_matmul", "Exact", "IEEE", "FusedBlock", "KINDS", "PRESETS",
-           "NOT_REPRODUCED", "ROUNDINGS", "h100_fp8", "h100_fp8_triton", "h100_mma_sync_f16"]
+           "ROUNDINGS", "h100_fp8", "h100_fp8_triton", "h100_mma_sync_f16"]

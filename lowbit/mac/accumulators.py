@@ -50,7 +50,7 @@ OPERAND_SPLITS = (None, "tf32x3")
 # Fields added after golden vectors (vectors/dot) embedded accumulator reprs: rule fields are
 # shown only when not at their default; the preset's label and covered formats never.
 _QUIET_FIELDS = ("input_rounding", "operand_split", "nan_bits16", "sum_emax", "sum_emin", "split_reduce",
-                 "k_tile")
+                 "k_tile", "split_slices", "split_tree")
 _LABEL_FIELDS = ("formats", "preset")
 
 
@@ -62,6 +62,15 @@ def _repr(obj) -> str:
             continue
         parts.append(f"{f.name}={v!r}")
     return f"{type(obj).__name__}({', '.join(parts)})"
+
+
+def _tree_leaves(tree, kind) -> list:
+    """The slice indices of a reduction tree (an int, or a pair of trees), checking its shape."""
+    if isinstance(tree, int) and not isinstance(tree, bool):
+        return [tree]
+    if isinstance(tree, tuple) and len(tree) == 2:
+        return _tree_leaves(tree[0], kind) + _tree_leaves(tree[1], kind)
+    raise ValueError(f"{kind}: split_tree node {tree!r} is not allowed; allowed: a slice index or a pair (left, right)")
 
 
 def _check_formats(kind, formats):
@@ -160,6 +169,12 @@ class FusedBlock:
         ``split_granule`` elements (ceil(ceil(K/granule)/split_k) granules each, the last
         slice shorter); each slice is accumulated on its own as above and the slices' float32
         results are added in slice order (IEEE float32 add, nearest even): a split-K GEMM.
+      split_slices: explicit split-K slice lengths (a tuple summing to K, which lowbit.matmul
+        checks) instead of ``split_k`` equal slices — a kernel that cuts K unevenly.
+      split_tree: the order the slices' results are added in: None (slice order, left to
+        right) or a nested pair tuple of slice indices, each index once — e.g. ``((0, 1),
+        (2, 3))`` adds 0+1 and 2+3, then their sums (a tree reduction).  Needs
+        ``split_slices``.
       split_reduce: the format the split-K slices' results are added in: ``"float32"`` or
         ``"float16"`` (cuBLAS's splitKreduce_kernel of a float16-accumulating GEMM: each
         slice's result rounded to float16), IEEE add, nearest even, in slice order.
@@ -206,6 +221,8 @@ class FusedBlock:
     promote_chunk: int | None = None
     split_k: int = 1
     split_granule: int = 128
+    split_slices: tuple | None = None
+    split_tree: tuple | None = None
     split_reduce: str = "float32"
     k_tile: int | None = None
     interleave_group: int | None = None
@@ -244,6 +261,20 @@ class FusedBlock:
         _check_int(k, "split_granule", self.split_granule, 1)
         _check_int(k, "nan_bits", self.nan_bits, 0, 0xFFFFFFFF)
         _check_choice(k, "split_reduce", self.split_reduce, ("float32", "float16"))
+        if self.split_slices is not None:
+            sl = self.split_slices
+            if (not isinstance(sl, tuple) or not sl
+                    or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in sl)):
+                raise ValueError(f"{k}: split_slices={sl!r} is not allowed; allowed: a non-empty tuple of ints >= 1")
+            if self.split_k != 1:
+                raise ValueError(f"{k}: split_slices and split_k={self.split_k} both cut K; give one")
+        if self.split_tree is not None:
+            if self.split_slices is None:
+                raise ValueError(f"{k}: split_tree needs split_slices")
+            leaves = _tree_leaves(self.split_tree, k)
+            if sorted(leaves) != list(range(len(self.split_slices))):
+                raise ValueError(f"{k}: split_tree={self.split_tree!r} must name each slice index "
+                                 f"0..{len(self.split_slices) - 1} exactly once")
         _check_int(k, "k_tile", self.k_tile, 1, none_ok=True)
         if self.k_tile is not None and (self.promote_every is not None or self.interleave_group is not None):
             raise ValueError(f"{k}: k_tile={self.k_tile} combines with neither promote_every nor interleave_group")

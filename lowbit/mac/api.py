@@ -252,12 +252,9 @@ def _fused_block(acc: FusedBlock, a, b, fa, fb, device: str) -> np.ndarray:
     out = np.zeros((M, N), np.float32)
     if not (M and N):
         return out
-    Kdim = ca.shape[1]
-    granules = -(-Kdim // acc.split_granule)
-    per = max(1, -(-granules // acc.split_k)) * acc.split_granule
-    total = None
-    for lo in range(0, max(Kdim, 1), per):  # split-K slices, their results added in order
-        sca, scb = ca[:, lo:lo + per], cb[lo:lo + per, :]
+    parts = []
+    for lo, hi in split_bounds(acc, ca.shape[1]):  # split-K slices, each a chain of its own
+        sca, scb = ca[:, lo:hi], cb[lo:hi, :]
         if acc.k_tile is not None:
             sca, scb = _residue_first(sca, scb, acc, fa, fb)
         ia, ta = _operand_table(np.ascontiguousarray(sca), fa, acc, "a_format", "C")
@@ -273,13 +270,41 @@ def _fused_block(acc: FusedBlock, a, b, fa, fb, device: str) -> np.ndarray:
             rows = (ta[3][sa] != FINITE).any(axis=1) if sa.size else np.zeros(M, np.bool_)
             cols = (tb[3][sbt] != FINITE).any(axis=1) if sbt.size else np.zeros(N, np.bool_)
             K.fused_block_matmul(sa, sbt, *ta, *tb, rows, cols, *params, part)
+        parts.append(part)
+    return reduce_slices(parts, acc)
+
+
+def split_bounds(acc: FusedBlock, Kdim: int) -> list:
+    """[(lo, hi)] of the split-K slices: ``split_slices`` as given (checked against K), or
+    ``split_k`` slices of whole ``split_granule`` granules."""
+    if acc.split_slices is not None:
+        if sum(acc.split_slices) != Kdim:
+            raise ValueError(f"split_slices={acc.split_slices!r} sum to {sum(acc.split_slices)}, but K={Kdim}; "
+                             "allowed: slice lengths summing to K")
+        ends = np.cumsum((0,) + acc.split_slices)
+        return list(zip(ends[:-1].tolist(), ends[1:].tolist()))
+    granules = -(-Kdim // acc.split_granule)
+    per = max(1, -(-granules // acc.split_k)) * acc.split_granule
+    return [(lo, min(lo + per, Kdim)) for lo in range(0, max(Kdim, 1), per)]
+
+
+def reduce_slices(parts: list, acc: FusedBlock) -> np.ndarray:
+    """Add the slices' float32 results in ``split_reduce`` (IEEE, nearest even): in slice order,
+    or as ``split_tree`` says."""
+    def add(x, y):
         with np.errstate(invalid="ignore", over="ignore"):  # Inf − Inf = NaN, overflow = Inf: IEEE, as wanted
-            if total is None:
-                total = part
-            elif acc.split_reduce == "float16":  # IEEE float16 add (exact in float32, rounded once)
-                total = (total.astype(np.float16) + part.astype(np.float16)).astype(np.float32)
-            else:
-                total = (total + part).astype(np.float32)  # IEEE float32 add
+            if acc.split_reduce == "float16":  # IEEE float16 add (exact in float32, rounded once)
+                return (x.astype(np.float16) + y.astype(np.float16)).astype(np.float32)
+            return (x + y).astype(np.float32)
+
+    def tree(t):
+        return parts[t] if isinstance(t, int) else add(tree(t[0]), tree(t[1]))
+
+    if acc.split_tree is not None:
+        return tree(acc.split_tree)
+    total = parts[0]
+    for p in parts[1:]:
+        total = add(total, p)
     return total
 
 
@@ -307,17 +332,16 @@ def _residue_first(ca, cb, acc, fa, fb):
 
 
 def _fma32(acc: FusedBlock, a_bits, b_bits, device: str) -> np.ndarray:
-    """The float32 FMA chain over each split-K slice, the slices added in order (float32)."""
+    """The float32 FMA chain over each split-K slice, the slices added as :func:`reduce_slices` says."""
     av = np.ascontiguousarray(a_bits.view(np.float32))
     bv = b_bits.view(np.float32)
     M, Kdim, N = av.shape[0], av.shape[1], bv.shape[1]
     out = np.zeros((M, N), np.float32)
     if not (M and N):
         return out
-    granules = -(-Kdim // acc.split_granule)
-    per = max(1, -(-granules // acc.split_k)) * acc.split_granule
-    total = None
-    for lo in range(0, max(Kdim, 1), per):
+    parts = []
+    for lo, hi in split_bounds(acc, Kdim):
+        per = hi - lo
         if device == "cuda":
             from . import cuda
 
@@ -325,9 +349,8 @@ def _fma32(acc: FusedBlock, a_bits, b_bits, device: str) -> np.ndarray:
         else:
             part = np.zeros((M, N), np.float32)
             K.fma32_matmul(np.ascontiguousarray(av[:, lo:lo + per]), np.ascontiguousarray(bv[lo:lo + per, :].T), part)
-        with np.errstate(invalid="ignore", over="ignore"):
-            total = part if total is None else (total + part).astype(np.float32)
-    return total
+        parts.append(part)
+    return reduce_slices(parts, acc)
 
 
 def _wide_codes(codes, fmt, name):

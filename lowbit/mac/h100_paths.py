@@ -28,9 +28,11 @@ splits them as Triton's 3xTF32.  Each preset names the operand formats it covers
 (``formats``): lowbit.matmul refuses others.  float16 / bfloat16 output
 (``out_dtype``) writes a NaN as 0x7FFF (``nan_bits16``, recorded).
 
-Not reproduced: cuBLAS TF32 (``torch.backends.cuda.matmul.allow_tf32=True``;
-``accumulator("h100-tf32")`` raises, saying so) and cuBLAS FP16 accumulation
-(``allow_fp16_accumulation``, cublasGemmEx COMPUTE_16F; no preset) — see the README's "Open".
+cuBLAS TF32 (``h100-tf32``) and cuBLAS FP16 accumulation (``h100-fp16`` with
+``acc="float16"``) run the same kind of step on the Ampere-style ``mma.sync`` instruction,
+probed one instruction at a time (vectors/hardware/h100/mma/); their K order (split-K
+slices, partial k-tile first) is cuBLAS's choice per shape, recorded in
+``H100_TF32_CUBLAS`` / ``H100_FP16ACC_CUBLAS``.
 """
 
 from __future__ import annotations
@@ -71,7 +73,9 @@ def _check_library(name, library):
         raise ValueError(f"{name}: library={library!r} is not allowed; allowed: {', '.join(map(repr, LIBRARIES))}")
 
 
-def h100_fp16(library: str = "cublas", split_k: int = 1) -> FusedBlock:
+def h100_fp16(library: str = "cublas", split_k: int = 1, acc: str = "float32", M: int | None = None,
+              N: int | None = None, K: int | None = None, slice_k: int | None = None,
+              k_tile: int | None = None) -> FusedBlock:
     """FP16 × FP16 with a float32 accumulator on an H100: cuBLAS (``torch.matmul``,
     ``torch.mm(..., out_dtype=torch.float32)``, ``cublasGemmEx`` with CUBLAS_COMPUTE_32F) and
     Triton ``tl.dot`` with a float32 accumulator.
@@ -96,7 +100,22 @@ def h100_fp16(library: str = "cublas", split_k: int = 1) -> FusedBlock:
     ``torch.matmul`` cases.  Which shapes make cuBLAS split K (and into how many slices) is
     cuBLAS's heuristic: recorded split_k=1 for 64×64 with K ≤ 1000 and 1024×1024 with K ∈
     {1024, 4096}; other shapes are not known.
+
+    ``acc="float16"``: cuBLAS with a float16 accumulator (``torch.backends.cuda.matmul.
+    allow_fp16_accumulation``, ``cublasGemmEx`` with CUBLAS_COMPUTE_16F): see
+    :func:`h100_fp16_acc16` (``M, N, K`` or ``slice_k, k_tile`` choose its K order).
     """
+    if acc == "float16":
+        if library != "cublas" or split_k != 1:
+            raise ValueError("h100-fp16: acc='float16' is cuBLAS's float16-accumulating GEMM; its split-K is "
+                             "chosen by M, N, K or slice_k (allowed: library='cublas', split_k=1); Triton's float16 "
+                             "accumulator is 'h100-fp16-triton' with acc='float16'")
+        return h100_fp16_acc16(M, N, K, slice_k, k_tile)
+    if acc != "float32":
+        raise ValueError(f"h100-fp16: acc={acc!r} is not allowed; allowed: 'float32', 'float16'")
+    if not (M is None and N is None and K is None and slice_k is None and k_tile is None):
+        raise ValueError("h100-fp16: M, N, K, slice_k and k_tile choose the K order of acc='float16' only; "
+                         "with a float32 accumulator pass split_k")
     _check_library("h100-fp16", library)
     return _split(_tensor_core(16, "float16", "h100-fp16"), "h100-fp16", library, split_k)
 
@@ -184,8 +203,8 @@ def h100_tf32_triton(block_k: int = 32, input_precision: str = "tf32", input_rou
     Known to hold: every recorded Triton float32 case of the three settings (64×64, K 16..4096;
     1024×1024, K 1024 and 4096; wide-exponent, Gaussian, heavy-tailed, crafted, including
     inputs with bits below TF32's precision, float32 overflow in the middle of an "ieee"
-    chain).  Not cuBLAS TF32 (``allow_tf32``): that rule was not found
-    (``h100-tf32`` raises).
+    chain).  cuBLAS TF32 (``allow_tf32``) rounds the operands instead, and slices K: see
+    :func:`h100_tf32`.
     """
     name = "h100-tf32-triton"
     if block_k not in (16, 32, 64, 128, 256):
@@ -251,6 +270,141 @@ def h100_fp32(K: int | None = None, slice_k: int | None = None) -> FusedBlock:
         raise ValueError(f"h100-fp32: slice_k={slice_k!r} is not allowed; allowed: an int >= 1")
     split = (1 << 31) if K is None else -(-K // slice_k)
     return dataclasses.replace(h100_tf32_triton(32, "ieee"), split_k=split, split_granule=slice_k, preset="h100-fp32")
+
+
+# cuBLAS TF32 (torch allow_tf32=True) and FP16-accumulating GEMMs on the H100, per shape
+# (M, N, K): (split-K slice length in elements of K, or None for one chain; the mainloop's
+# k-tile, whose partial tile each slice runs first).  Read with crafted probes and checked on
+# recorded random operands: vectors/hardware/h100/mma/ (README, chain.py).  Kernels
+# (torch.profiler): TF32 cutlass_80_tensorop_s1688gemm_64x64_16x6 (k-tile 16) / _32x6 (32) +
+# splitKreduce_kernel, sm90_xmma_gemm_f32f32_tf32f32 (k-tile 32, 1024²); FP16 accumulation
+# cutlass_80_tensorop_h16816gemm_64x64_64x6 (64), cutlass_80_wmma_tensorop_h161616gemm_* (128 or
+# 64), sm90_xmma_gemm_f16f16_f16f16_f16 (64, 1024²), + splitKreduce_kernel in float16.
+H100_TF32_CUBLAS = {
+    (64, 64, 16): (4, 16), (64, 64, 32): (32, 16), (64, 64, 64): (32, 16), (64, 64, 128): (32, 16),
+    (64, 64, 256): (32, 16), (64, 64, 512): (64, 16), (64, 64, 1000): (64, 16),
+    (64, 64, 2048): (64, 16), (64, 64, 4096): (128, 16), (100, 100, 100): (None, 16),
+    (128, 128, 32): (32, 16), (128, 128, 64): (32, 16),
+    (128, 128, 128): (None, 16), (128, 128, 256): (64, 16), (128, 128, 1024): (64, 16),
+    (256, 256, 256): (None, 32), (256, 256, 1024): (128, 32), (512, 512, 512): (None, 32),
+    (1024, 1024, 1024): (None, 32), (1024, 1024, 2048): (None, 32), (1024, 1024, 4096): (None, 32),
+}
+H100_FP16ACC_CUBLAS = {
+    (64, 64, 16): (8, 64), (64, 64, 32): (8, 64), (64, 64, 64): (None, 64), (64, 64, 128): (64, 64),
+    (64, 64, 256): (64, 64), (64, 64, 512): (64, 128), (64, 64, 1000): (88, 128),
+    (64, 64, 2048): (128, 128), (64, 64, 4096): (192, 128), (100, 100, 100): (16, 64),
+    (128, 128, 32): (None, 64), (128, 128, 64): (None, 64),
+    (128, 128, 128): (None, 128), (128, 128, 256): (None, 128), (128, 128, 1024): (64, 64),
+    (256, 256, 256): (None, 128), (256, 256, 1024): (256, 64), (512, 512, 512): (None, 64),
+    (1024, 1024, 1024): (None, 64), (1024, 1024, 2048): (None, 64), (1024, 1024, 4096): (None, 64),
+}
+# TF32 1024×1024×4096 (sm90_xmma_…_segment_k_on): the output tiles of rows 0–255 × columns
+# 768–1023 are cut over K into 7 pieces of 256 then 8 of 288, each a chain from 0, their
+# float32 results added in this tree (leaf i = piece i); every other tile is one chain.
+H100_TF32_SEGMENTED = {
+    (1024, 1024, 4096): {
+        "rows": (0, 256), "cols": (768, 1024), "slices": (256,) * 7 + (288,) * 8,
+        "tree": (((0, (1, 2)), ((3, 4), (5, 6))), (((7, 8), (9, 10)), ((11, 12), (13, 14)))),
+    },
+}
+
+
+def _cublas_order(name, table, M, N, K, slice_k, k_tile):
+    """(slice length or None, k-tile, K or None) from a recorded shape or explicit knobs."""
+    shape = (M, N, K)
+    if slice_k is None and k_tile is None:
+        if None in shape:
+            raise ValueError(f"{name}: cuBLAS picks the kernel and split-K by shape; pass M=, N=, K= (recorded: "
+                             f"{sorted(table)}) or slice_k= and k_tile=")
+        if shape not in table:
+            raise ValueError(f"{name}: shape M={M}, N={N}, K={K} was not recorded (cuBLAS's split-K is per shape); "
+                             f"recorded: {sorted(table)}; or pass slice_k= and k_tile=")
+        slice_k, k_tile = table[shape]
+        return slice_k, k_tile, K
+    if M is not None or N is not None:
+        raise ValueError(f"{name}: give either M, N, K (a recorded shape) or slice_k / k_tile, not both")
+    for knob, v in (("slice_k", slice_k), ("k_tile", k_tile), ("K", K)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise ValueError(f"{name}: {knob}={v!r} is not allowed; allowed: an int >= 1")
+    if k_tile is None:
+        raise ValueError(f"{name}: k_tile= is needed with slice_k (16 or 32 for TF32 kernels, 64 or 128 for FP16)")
+    return slice_k, k_tile, K
+
+
+def _sliced(acc: FusedBlock, slice_k, K) -> FusedBlock:
+    if slice_k is None:
+        return acc
+    split = (1 << 31) if K is None else -(-K // slice_k)
+    return dataclasses.replace(acc, split_k=split, split_granule=slice_k)
+
+
+def h100_tf32(M: int | None = None, N: int | None = None, K: int | None = None, slice_k: int | None = None,
+              k_tile: int | None = None, segmented: bool = False) -> FusedBlock:
+    """cuBLAS TF32 (``torch.matmul`` on float32 with ``torch.backends.cuda.matmul.allow_tf32``) on an H100.
+
+    Operands: float32 bit patterns (uint32, format ``"float32"``), rounded to TF32 to nearest
+    even (cuBLAS converts them; the crafted ties show it).  One tensor-core instruction
+    (``mma.sync m16n8k8`` in the CUTLASS kernels, the ``wgmma`` k8 step in sm90_xmma) is one
+    fused step of 8 consecutive products of K — probed instruction by instruction
+    (vectors/hardware/h100/mma/): products exact, E = max(e_a + e_b, accumulator exponent),
+    products and accumulator cut toward zero to 2^(E−25), the exact sum cut toward zero to
+    24 bits and to float32's subnormal grid (``sum_emin=-126``), |sum| >= 2^128 is Inf, a zero
+    result +0.  K is cut into split-K slices of ``slice_k`` elements (the last shorter), each
+    a chain from 0 that runs its partial ``k_tile`` first (CUTLASS's residue-first mainloop),
+    the slices' float32 results added in order (splitKreduce_kernel, nearest even).
+
+    cuBLAS picks kernel and split per shape: pass the GEMM's ``M, N, K`` (recorded shapes in
+    ``H100_TF32_CUBLAS``) or ``slice_k`` (None: one chain) and ``k_tile`` yourself.
+    ``segmented=True`` (only 1024×1024×4096): the accumulator of the output tiles that
+    cuBLAS's stream-K kernel cuts into 15 pieces (``H100_TF32_SEGMENTED``: rows 0–255 ×
+    columns 768–1023; pieces of 256 and 288 added in a tree) — the rest of that product is
+    the default.
+
+    Known to hold, every output bit: the 29 recorded ``torch.matmul`` TF32 cases of
+    vectors/hardware/h100/paths (64×64, K 16..4096; 1024×1024, K 1024 and 4096; every-code,
+    Gaussian, heavy-tailed, crafted) and the crafted and random probes of
+    vectors/hardware/h100/mma (19 shapes up to 1024×1024×4096).  Not covered: other shapes
+    (no general formula for cuBLAS's choice), other GPUs and library versions.
+    """
+    name = "h100-tf32"
+    if not isinstance(segmented, bool):
+        raise TypeError(f"{name}: segmented must be True or False, got {segmented!r}")
+    slice_k, k_tile, K = _cublas_order(name, H100_TF32_CUBLAS, M, N, K, slice_k, k_tile)
+    base = dataclasses.replace(_tensor_core(8, "float32", name, sum_emax=127, sum_emin=-126),
+                               input_rounding="nearest_even", k_tile=k_tile)
+    if segmented:
+        seg = H100_TF32_SEGMENTED.get((M, N, K))
+        if seg is None:
+            raise ValueError(f"{name}: segmented=True is recorded for M, N, K in {sorted(H100_TF32_SEGMENTED)} only")
+        return dataclasses.replace(base, split_slices=seg["slices"], split_tree=seg["tree"])
+    return _sliced(base, slice_k, K)
+
+
+def h100_fp16_acc16(M: int | None = None, N: int | None = None, K: int | None = None, slice_k: int | None = None,
+                    k_tile: int | None = None) -> FusedBlock:
+    """cuBLAS FP16 GEMM with a float16 accumulator on an H100 (``torch.matmul`` with
+    ``allow_fp16_accumulation``, ``cublasGemmEx`` with CUBLAS_COMPUTE_16F); the preset
+    ``h100-fp16`` with ``acc="float16"``.
+
+    One instruction (``mma.sync m16n8k16 .f16.f16.f16.f16``, probed alone) is one fused step
+    of 16 consecutive products: products exact, E = max(e_a + e_b, accumulator exponent),
+    products and accumulator cut toward zero to 2^(E−25), the exact sum rounded to nearest
+    even to float16 (11 bits, never finer than 2^−24; >= 2^16 is ±Inf and stays so).  Split-K
+    slices of ``slice_k`` elements, each a chain from 0 running its partial ``k_tile`` first;
+    the slices' float16 results added in order in float16 (splitKreduce_kernel in half;
+    float32 reduction is ruled out by K = 32, 256, 1000, 4096).  Output: float16.
+
+    Pass the GEMM's ``M, N, K`` (recorded: ``H100_FP16ACC_CUBLAS``) or ``slice_k`` and
+    ``k_tile``.  Known to hold, every output bit: the 29 ``allow_fp16_accumulation`` and 29
+    ``cublasGemmEx`` 16F cases of vectors/hardware/h100/paths and the probes of
+    vectors/hardware/h100/mma (19 shapes).  Not covered: other shapes, GPUs, versions.
+    """
+    name = "h100-fp16"
+    slice_k, k_tile, K = _cublas_order(name, H100_FP16ACC_CUBLAS, M, N, K, slice_k, k_tile)
+    base = dataclasses.replace(
+        _tensor_core(16, "float16", name, sum_bits=11, sum_rounding="nearest_even", sum_emax=15, sum_emin=-14),
+        k_tile=k_tile, split_reduce="float16")
+    return _sliced(base, slice_k, K)
 
 
 def h100_int8() -> Exact:

@@ -1,4 +1,4 @@
-"""The one registry of accumulators: kinds, hardware presets, and the paths not reproduced.
+"""The one registry of accumulators: kinds and hardware presets.
 
 Preset names are ``<gpu>-<inputs>[-<library>]`` (no library: the vendor BLAS, cuBLAS /
 cuBLASLt); library knobs keep the library's names (``fast_accum``, ``block_k``,
@@ -23,6 +23,7 @@ PRESETS = {
     "h100-bf16": _paths.h100_bf16,
     "h100-fp16-triton": _paths.h100_fp16_triton,
     "h100-bf16-triton": _paths.h100_bf16_triton,
+    "h100-tf32": _paths.h100_tf32,
     "h100-tf32-triton": _paths.h100_tf32_triton,
     "h100-fp32": _paths.h100_fp32,
     "h100-int8": _paths.h100_int8,
@@ -30,16 +31,6 @@ PRESETS = {
 
 # Paths recorded on the H100 whose rule was not found (vectors/hardware/h100/paths/README.md,
 # "Open"): asking for them is an error, never a silent stand-in.
-NOT_REPRODUCED = {
-    "h100-tf32": (
-        "cuBLAS TF32 (torch allow_tf32=True) is not reproduced: its rule was not found (inputs are rounded "
-        "to nearest even, but the mma.sync k8 step order and split-K of cutlass_80_tensorop_s1688gemm "
-        "and the wgmma kernels of larger shapes are not modelled; see vectors/hardware/h100/paths/README.md). "
-        "Triton tl.dot with input_precision='tf32' is reproduced: accumulator 'h100-tf32-triton'"
-    ),
-}
-
-
 def accumulator(name, **params) -> Accumulator:
     """Build an accumulator by kind or preset name with its parameters.
 
@@ -48,12 +39,13 @@ def accumulator(name, **params) -> Accumulator:
     ``accumulator("h100-fp8", fast_accum=True)``,
     ``accumulator("h100-fp8-triton", block_k=64, max_num_imprecise_acc=32)``,
     ``accumulator("h100-bf16", split_k=3)``,
-    ``accumulator("h100-tf32-triton", input_precision="tf32x3")``.
+    ``accumulator("h100-tf32-triton", input_precision="tf32x3")``,
+    ``accumulator("h100-tf32", M=64, N=64, K=4096)``,
+    ``accumulator("h100-fp16", acc="float16", M=64, N=64, K=1000)``.
     An accumulator object passes through unchanged (no parameters allowed then).
 
     Raises:
-      ValueError: unknown name (the message lists kinds and presets), a path that is not
-        reproduced (``h100-tf32``: the message says what is known instead), bad parameter value.
+      ValueError: unknown name (the message lists kinds and presets), bad parameter value.
       TypeError: unknown parameter name (the message lists the allowed ones).
     """
     if isinstance(name, (Exact, IEEE, FusedBlock)):
@@ -63,8 +55,6 @@ def accumulator(name, **params) -> Accumulator:
     if not isinstance(name, str):
         raise TypeError(f"accumulator must be a name or an accumulator object, got {name!r}")
     key = name.strip().lower().replace("_", "-")
-    if key in NOT_REPRODUCED:
-        raise ValueError(f"accumulator {name!r}: {NOT_REPRODUCED[key]}")
     if key in KINDS:
         fn = KINDS[key]
         allowed = [f.name for f in dataclasses.fields(fn) if f.init]

@@ -1,4 +1,4 @@
-"""Record how the H100's float32 tensor-core chain behaves when it overflows mid-way.
+"""Record how the H100's float32 tensor-core chain behaves at the ends of float32's range.
 
 Run on the GPU machine:   python3 probe_overflow.py --out DIR
 Check the harness on CPU: python probe_overflow.py --out DIR --dry-run   (operands only)
@@ -12,7 +12,8 @@ significands times powers of two, so every exact sum is known; they separate:
 
 * Inf that stays Inf for the rest of the chain (IEEE: Inf + finite = Inf),
 * a chain that keeps the exact value past 2^128 and may come back (no overflow inside),
-* overflow judged before or after the cut to 24 bits (a sum in (max finite, 2^128)).
+* overflow judged before or after the cut to 24 bits (a sum in (max finite, 2^128)),
+* a step sum below float32's normal range: cut to the subnormal grid, or kept to 24 bits.
 
 Writes DIR/overflow.npz (``a``, ``b``: 64×64 bfloat16 bit patterns as uint16; ``out_<path>``:
 the 64 diagonal outputs, uint32 float32 bits or uint16 bfloat16 bits) and DIR/overflow.json
@@ -63,6 +64,12 @@ def probes():
     out.append(("neg_overflow_then_cancel", run(0, 16, -(2.0 ** 120), 16.0) + run(16, 16, 2.0 ** 120, 16.0)))
     # an Inf operand after an overflow of the other sign: +Inf (chain) + (−Inf product)
     out.append(("overflow_then_neg_inf_operand", run(0, 16, 2.0 ** 120, 16.0) + [(20, -np.inf, 1.0)]))
+    # a step sum below float32's normal range, 3.5·2^-149: cut to the subnormal grid (toward
+    # zero: 3·2^-149) or kept to 24 bits (then rounded at the end: 4·2^-149)?
+    out.append(("subnormal_sum", [(0, 1.75 * 2.0 ** -74, 2.0 ** -74)]))
+    out.append(("subnormal_sum_negative", [(0, -1.75 * 2.0 ** -74, 2.0 ** -74)]))
+    # …and does the chain carry the half: then + 2^-141 gives 259.5·2^-149 (→ 260) or 259
+    out.append(("subnormal_sum_then_add", [(0, 1.75 * 2.0 ** -74, 2.0 ** -74), (16, 2.0 ** -70, 2.0 ** -71)]))
     return out
 
 

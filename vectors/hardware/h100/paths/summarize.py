@@ -21,7 +21,7 @@ def preset_output(c, a, b):
         if path == "triton_dot" and prm.get("acc") == "float16":
             acc, out = P.h100_fp16_triton(32, "float16"), "float16"
         elif prm.get("fp16_accumulation") or prm.get("compute") == "16F":
-            return None
+            acc, out = P.h100_fp16(acc="float16", M=c["M"], N=c["N"], K=c["K"]), "float16"
         else:
             # cuBLAS picks a split-K kernel for 64x64x4096 (see README)
             split = 3 if (path != "triton_dot" and c["M"] == 64 and c["K"] == 4096) else 1
@@ -34,6 +34,18 @@ def preset_output(c, a, b):
         if sl is None:
             return np.full((a.shape[0], b.shape[1]), 0x7FC00001, np.uint32)  # shape not modelled: not reproduced
         return lowbit.matmul(a, b, "float32", "float32", accumulator=P.h100_fp32(c["K"], sl)).view(np.uint32)
+    if fam == "f32" and path == "torch_matmul" and prm == {"allow_tf32": True}:
+        M, N, K = c["M"], c["N"], c["K"]
+        out = lowbit.matmul(a, b, "float32", "float32", accumulator=P.h100_tf32(M, N, K)).view(np.uint32).copy()
+        seg = P.H100_TF32_SEGMENTED.get((M, N, K))
+        if seg is not None:  # the stream-K tiles (rows/cols: the recorded ones' places in C)
+            ri = np.flatnonzero((c["rows"] >= seg["rows"][0]) & (c["rows"] < seg["rows"][1]))
+            ci = np.flatnonzero((c["cols"] >= seg["cols"][0]) & (c["cols"] < seg["cols"][1]))
+            if ri.size and ci.size:
+                out[np.ix_(ri, ci)] = lowbit.matmul(
+                    np.ascontiguousarray(a[ri]), np.ascontiguousarray(b[:, ci]), "float32", "float32",
+                    accumulator=P.h100_tf32(M, N, K, segmented=True)).view(np.uint32)
+        return out
     if fam == "f32" and path == "triton_dot":
         return lowbit.matmul(a, b, "float32", "float32",
                              accumulator=P.h100_tf32_triton(32, prm["input_precision"])).view(np.uint32)
@@ -64,6 +76,7 @@ def main():
     for c in meta["cases"]:
         key = (c["fam"], c["path"], json.dumps(c["params"], sort_keys=True))
         a, b = ops[f"op_{c['operands']}_a"], ops[f"op_{c['operands']}_b"]
+        c = dict(c, rows=ops[f"op_{c['operands']}_rows"], cols=ops[f"op_{c['operands']}_cols"])
         got = preset_output(c, a, b)
         want = outs[f"out_{c['id']}"]
         t = tab[key]
