@@ -520,3 +520,38 @@ def test_triton_fp8_imprecise_acc_0_on_new_cases(rec):
         got = lowbit.matmul(a, b, "float8_e4m3fn", "float8_e4m3fn", accumulator=acc).view(np.uint32)
         bad[c["id"]] = mismatches(got, outs[f"out_{c['id']}"])
     assert {k: v for k, v in bad.items() if v} == {}
+
+
+def test_float32_chain_at_the_ends_of_its_range():
+    """probe_overflow.py (recorded): a float32 chain that overflows is ±Inf and stays so (no
+    cancellation back, no NaN from finite terms), a step sum is cut toward zero to float32's
+    subnormal grid — on cuBLAS and Triton wgmma (bf16, tf32) — and the "ieee" FMA chain
+    rounds as IEEE (Inf at max + half an ulp, nearest even below 2^-126)."""
+    import dataclasses
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("probe_overflow", os.path.join(HERE, "probe_overflow.py"))
+    po = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(po)
+    rec = np.load(os.path.join(HERE, "overflow", "overflow.npz"))
+    A, B, names = po.operands()
+    a, b = po.bf16_bits(A), po.bf16_bits(B)
+    assert np.array_equal(rec["a"], a) and np.array_equal(rec["b"], b)
+    fa, fb = A.view(np.uint32), B.view(np.uint32)
+    diag = np.arange(len(names))
+    runs = {"bf16_torch_mm_out_f32": (a, b, "bfloat16", P.h100_bf16(), "float32"),
+            "bf16_torch_matmul": (a, b, "bfloat16", P.h100_bf16(), "bfloat16"),
+            "bf16_triton_bk32": (a, b, "bfloat16", P.h100_bf16_triton(32), "float32"),
+            "bf16_triton_bk64": (a, b, "bfloat16", P.h100_bf16_triton(64), "float32"),
+            "f32_triton_tf32_bk32": (fa, fb, "float32", P.h100_tf32_triton(32, "tf32"), "float32"),
+            "f32_triton_ieee_bk32": (fa, fb, "float32", P.h100_tf32_triton(32, "ieee"), "float32")}
+    n_teeth = 0
+    for key, (x, y, fmt, acc, out) in runs.items():
+        view = np.uint32 if out == "float32" else np.uint16
+        got = lowbit.matmul(x, y, fmt, fmt, accumulator=acc, out_dtype=out).view(view)[diag, diag]
+        np.testing.assert_array_equal(got, rec[f"out_{key}"], err_msg=key)
+        if key != "f32_triton_ieee_bk32":  # the range knobs are what makes it so
+            free = dataclasses.replace(acc, sum_emax=None, sum_emin=None)
+            loose = lowbit.matmul(x, y, fmt, fmt, accumulator=free, out_dtype=out).view(view)[diag, diag]
+            n_teeth += int(np.count_nonzero(loose != rec[f"out_{key}"]))
+    assert n_teeth >= 5 * 5

@@ -51,6 +51,10 @@ H100_NAN_BITS16 = 0x7FFF  # recorded: float16 and bfloat16 outputs of torch.matm
 def _tensor_core(block_size: int, fmt: str, preset: str, sum_bits: int = 24,
                  sum_rounding: str = "toward_zero", sum_emax: int | None = None,
                  sum_emin: int | None = None) -> FusedBlock:
+    if sum_bits == 24 and sum_emax is None and sum_emin is None:
+        # a float32 chain: overflow is ±Inf and stays so, the sum is cut to float32's subnormal
+        # grid (recorded: paths/probe_overflow.py on wgmma, mma/ on mma.sync)
+        sum_emax, sum_emin = 127, -126
     return FusedBlock(block_size=block_size, frac_bits=25, align="operands",
                       term_rounding="toward_zero", acc_rounding="toward_zero", acc_in_max=True,
                       sum_bits=sum_bits, sum_rounding=sum_rounding, sum_emax=sum_emax, sum_emin=sum_emin,
