@@ -71,9 +71,11 @@ def _bits(x: np.ndarray) -> np.ndarray:
     return x.view({4: np.uint32, 2: np.uint16}[x.dtype.itemsize])
 
 
-def alternatives(acc, a_format, b_format) -> dict:
+def alternatives(acc, a_format, b_format, shape=None) -> dict:
     """Other models to try on mismatches: the same accumulator at other promotion intervals,
-    every preset that accepts these formats (default parameters), exact and float32 sequential."""
+    every preset that accepts these formats (default parameters, and with the GEMM's
+    ``shape`` = (M, N, K) for presets whose K order cuBLAS picks per shape), exact and float32
+    sequential."""
     from . import mac
 
     out = {}
@@ -84,8 +86,12 @@ def alternatives(acc, a_format, b_format) -> dict:
                     out[f"same model, promote_every={every}"] = dataclasses.replace(acc, promote_every=every)
                 except (TypeError, ValueError):
                     pass
+    sized = []
+    if shape is not None:
+        M, N, K = (int(x) for x in shape)
+        sized = [{"M": M, "N": N, "K": K}, {"acc": "float16", "M": M, "N": N, "K": K}, {"K": K}]
     for name in getattr(mac, "PRESETS", {}):
-        for params in ({}, {"fast_accum": True}):
+        for params in ({}, {"fast_accum": True}, *sized):
             try:
                 cand = mac.accumulator(name, **params)
                 _probe(cand, a_format, b_format)
@@ -146,7 +152,8 @@ def check_gemm(a, b, c, a_format, b_format, accumulator, *, scale_a=1.0, scale_b
         got_sub = _bits(c[pos[:, 0], pos[:, 1]])
         sampled = int(pos.shape[0])
         sub_kw = {k: v for k, v in kw.items() if k != "device"}
-        for label, cand in alternatives(acc, a_format, b_format).items():
+        shape = (a.shape[0], b.shape[1], a.shape[1])
+        for label, cand in alternatives(acc, a_format, b_format, shape).items():
             try:
                 alt = mac.matmul(a[rows], b[:, cols], a_format, b_format, accumulator=cand, **sub_kw)
             except (TypeError, ValueError):

@@ -159,3 +159,19 @@ def test_bad_input():
     with pytest.raises(ValueError, match="a_format='bfloat16' is not covered by accumulator 'h100-fp16'"):
         lowbit.matmul(np.zeros((2, 4), np.uint16), np.zeros((4, 2), np.uint16), "bfloat16", "bfloat16",
                       accumulator=accumulator("h100-fp16", acc="float16", M=64, N=64, K=64))
+
+
+def test_check_gemm_names_the_cublas_preset(data):
+    """A real cuBLAS TF32 output checked against Triton's tf32 rule: lowbit check finds the
+    mismatches and names h100-tf32 at the GEMM's shape as the model that explains them all."""
+    from lowbit.gemm_check import check_gemm
+
+    fit_cublas, _ = data
+    c, A, B, want = [x for x in fit_cublas.recorded("tf32") if x[0]["K"] == 256 and x[0]["dist"] == "normal"][0]
+    res = check_gemm(A, B, want.view(np.float32), "float32", "float32", "h100-tf32-triton")
+    assert not res.ok and res.sampled > 0
+    label = "h100-tf32, M=64, N=64, K=256"
+    assert res.explained_by[label] == res.sampled
+    assert max(v for k, v in res.explained_by.items() if k != label) < res.sampled
+    assert check_gemm(A, B, want.view(np.float32), "float32", "float32",
+                      accumulator("h100-tf32", M=64, N=64, K=256)).ok
