@@ -94,7 +94,7 @@ def alternatives(acc, a_format, b_format, shape=None) -> dict:
         for params in ({}, {"fast_accum": True}, *sized):
             try:
                 cand = mac.accumulator(name, **params)
-                _probe(cand, a_format, b_format)
+                _probe(cand, a_format, b_format, 1 if shape is None else int(shape[2]))
             except (TypeError, ValueError):
                 continue
             if cand != acc:
@@ -105,12 +105,12 @@ def alternatives(acc, a_format, b_format, shape=None) -> dict:
     return out
 
 
-def _probe(acc, a_format, b_format):
-    """Raise if ``acc`` refuses these operand formats (a 1x1x1 product of code 0)."""
+def _probe(acc, a_format, b_format, K: int = 1):
+    """Raise if ``acc`` refuses these operand formats or this K (a 1×K×1 product of code 0)."""
     from . import mac
 
     fa, fb = lookup(a_format), lookup(b_format)
-    mac.matmul(np.zeros((1, 1), fa.code_dtype), np.zeros((1, 1), fb.code_dtype), fa, fb, accumulator=acc)
+    mac.matmul(np.zeros((1, K), fa.code_dtype), np.zeros((K, 1), fb.code_dtype), fa, fb, accumulator=acc)
 
 
 def check_gemm(a, b, c, a_format, b_format, accumulator, *, scale_a=1.0, scale_b=1.0,

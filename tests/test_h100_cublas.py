@@ -149,9 +149,15 @@ def test_bad_input():
         accumulator("h100-fp16", acc="float64")
     with pytest.raises(ValueError, match="choose the K order of acc='float16' only"):
         accumulator("h100-fp16", K=64)
-    with pytest.raises(ValueError, match="split_slices=.* sum to 4096, but K=100"):
+    with pytest.raises(ValueError, match="split_slices=.* sum to 7, but K=100"):
         lowbit.matmul(np.zeros((2, 100), np.uint32), np.zeros((100, 2), np.uint32), "float32", "float32",
-                      accumulator=accumulator("h100-tf32", M=1024, N=1024, K=4096, segmented=True))
+                      accumulator=accumulator("fused-block", split_slices=(3, 4)))
+    with pytest.raises(ValueError, match="'h100-tf32' was built for K=256 .* operands have K=100"):
+        lowbit.matmul(np.zeros((2, 100), np.uint32), np.zeros((100, 2), np.uint32), "float32", "float32",
+                      accumulator=accumulator("h100-tf32", M=64, N=64, K=256))
+    with pytest.raises(ValueError, match="'h100-fp32' was built for K=256"):
+        lowbit.matmul(np.zeros((2, 100), np.uint32), np.zeros((100, 2), np.uint32), "float32", "float32",
+                      accumulator=accumulator("h100-fp32", K=256))
     with pytest.raises(ValueError, match="must name each slice index 0..2 exactly once"):
         accumulator("fused-block", split_slices=(1, 2, 3), split_tree=((0, 1), 1))
     with pytest.raises(ValueError, match="split_tree needs split_slices"):

@@ -50,7 +50,7 @@ OPERAND_SPLITS = (None, "tf32x3")
 # Fields added after golden vectors (vectors/dot) embedded accumulator reprs: rule fields are
 # shown only when not at their default; the preset's label and covered formats never.
 _QUIET_FIELDS = ("input_rounding", "operand_split", "nan_bits16", "sum_emax", "sum_emin", "split_reduce",
-                 "k_tile", "split_slices", "split_tree")
+                 "k_tile", "split_slices", "split_tree", "for_k")
 _LABEL_FIELDS = ("formats", "preset")
 
 
@@ -175,6 +175,8 @@ class FusedBlock:
         right) or a nested pair tuple of slice indices, each index once — e.g. ``((0, 1),
         (2, 3))`` adds 0+1 and 2+3, then their sums (a tree reduction).  Needs
         ``split_slices``.
+      for_k: the K this setting was built for (a cuBLAS preset's K order is per shape);
+        lowbit.matmul refuses operands of another K (None: any K).
       split_reduce: the format the split-K slices' results are added in: ``"float32"`` or
         ``"float16"`` (cuBLAS's splitKreduce_kernel of a float16-accumulating GEMM: each
         slice's result rounded to float16), IEEE add, nearest even, in slice order.
@@ -224,6 +226,7 @@ class FusedBlock:
     split_slices: tuple | None = None
     split_tree: tuple | None = None
     split_reduce: str = "float32"
+    for_k: int | None = None
     k_tile: int | None = None
     interleave_group: int | None = None
     interleave_run: int = 1
@@ -261,6 +264,7 @@ class FusedBlock:
         _check_int(k, "split_granule", self.split_granule, 1)
         _check_int(k, "nan_bits", self.nan_bits, 0, 0xFFFFFFFF)
         _check_choice(k, "split_reduce", self.split_reduce, ("float32", "float16"))
+        _check_int(k, "for_k", self.for_k, 1, none_ok=True)
         if self.split_slices is not None:
             sl = self.split_slices
             if (not isinstance(sl, tuple) or not sl

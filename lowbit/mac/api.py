@@ -237,6 +237,9 @@ def is_fma32_chain(acc: FusedBlock, fa, fb) -> bool:
 
 
 def _fused_block(acc: FusedBlock, a, b, fa, fb, device: str) -> np.ndarray:
+    if acc.for_k is not None and a.shape[1] != acc.for_k:
+        raise ValueError(f"accumulator {acc.preset or 'fused-block'!r} was built for K={acc.for_k} (its K order is "
+                         f"per shape), but the operands have K={a.shape[1]}; allowed: build it for K={a.shape[1]}")
     if is_fma32_chain(acc, fa, fb):
         return _fma32(acc, _wide_codes(a, fa, "a_codes"), _wide_codes(b, fb, "b_codes"), device)
     ca = codes_for_kernel(a, fa, "a_codes") if fa.name not in WIDE else _wide_codes(a, fa, "a_codes")

@@ -273,7 +273,8 @@ def h100_fp32(K: int | None = None, slice_k: int | None = None) -> FusedBlock:
     if isinstance(slice_k, bool) or not isinstance(slice_k, int) or slice_k < 1:
         raise ValueError(f"h100-fp32: slice_k={slice_k!r} is not allowed; allowed: an int >= 1")
     split = (1 << 31) if K is None else -(-K // slice_k)
-    return dataclasses.replace(h100_tf32_triton(32, "ieee"), split_k=split, split_granule=slice_k, preset="h100-fp32")
+    return dataclasses.replace(h100_tf32_triton(32, "ieee"), split_k=split, split_granule=slice_k, for_k=K,
+                               preset="h100-fp32")
 
 
 # cuBLAS TF32 (torch allow_tf32=True) and FP16-accumulating GEMMs on the H100, per shape
@@ -336,6 +337,7 @@ def _cublas_order(name, table, M, N, K, slice_k, k_tile):
 
 
 def _sliced(acc: FusedBlock, slice_k, K) -> FusedBlock:
+    acc = dataclasses.replace(acc, for_k=K)
     if slice_k is None:
         return acc
     split = (1 << 31) if K is None else -(-K // slice_k)
@@ -358,7 +360,8 @@ def h100_tf32(M: int | None = None, N: int | None = None, K: int | None = None, 
     the slices' float32 results added in order (splitKreduce_kernel, nearest even).
 
     cuBLAS picks kernel and split per shape: pass the GEMM's ``M, N, K`` (recorded shapes in
-    ``H100_TF32_CUBLAS``) or ``slice_k`` (None: one chain) and ``k_tile`` yourself.
+    ``H100_TF32_CUBLAS``) or ``slice_k`` (None: one chain) and ``k_tile`` yourself; built for
+    a K, it refuses operands of another K (``for_k``) rather than slice them wrongly.
     ``segmented=True`` (only 1024×1024×4096): the accumulator of the output tiles that
     cuBLAS's stream-K kernel cuts into 15 pieces (``H100_TF32_SEGMENTED``: rows 0–255 ×
     columns 768–1023; pieces of 256 and 288 added in a tree) — the rest of that product is
@@ -380,7 +383,7 @@ def h100_tf32(M: int | None = None, N: int | None = None, K: int | None = None, 
         seg = H100_TF32_SEGMENTED.get((M, N, K))
         if seg is None:
             raise ValueError(f"{name}: segmented=True is recorded for M, N, K in {sorted(H100_TF32_SEGMENTED)} only")
-        return dataclasses.replace(base, split_slices=seg["slices"], split_tree=seg["tree"])
+        return dataclasses.replace(base, split_slices=seg["slices"], split_tree=seg["tree"], for_k=K)
     return _sliced(base, slice_k, K)
 
 
