@@ -43,7 +43,8 @@ def emulate(kind, c, A, B):
     """The preset's output bits for recorded case ``c`` (A: its rows, B: its columns)."""
     M, N, K = c["M"], c["N"], c["K"]
     if kind == "tf32":
-        out = lowbit.matmul(A, B, "float32", "float32", accumulator=P.h100_tf32(M, N, K)).view(np.uint32).copy()
+        plain = P.h100_tf32(M, N, K, segmented=False)  # parts of C: the per-tile settings themselves
+        out = lowbit.matmul(A, B, "float32", "float32", accumulator=plain).view(np.uint32).copy()
         seg = P.H100_TF32_SEGMENTED.get((M, N, K))
         if seg is not None:  # the stream-K tiles: their own accumulator
             rows, cols = np.asarray(c["rows"]), np.asarray(c["cols"])
@@ -97,9 +98,40 @@ def test_tf32_stream_k_tiles(data):
     assert inside.sum() == 1024
     # the segmented accumulator matters there, and only there
     plain = lowbit.matmul(np.ascontiguousarray(A[::64]), B, "float32", "float32",
-                          accumulator=P.h100_tf32(1024, 1024, 4096)).view(np.uint32)
+                          accumulator=P.h100_tf32(1024, 1024, 4096, segmented=False)).view(np.uint32)
     assert np.array_equal(plain[~inside], want[~inside])
     assert np.count_nonzero(plain[inside] != want[inside]) > 100
+
+
+@pytest.mark.slow
+def test_tf32_full_1024x1024x4096_product(data):
+    """The default preset on the full operands places the stream-K tiles itself (4.3 G MAC: slow)."""
+    _, gen = data
+    want = np.load(os.path.join(MMA, "data", "cublas2_outputs.npz"))["rnd_tf32_1024x1024x4096_full"]
+    A, B = gen.cublas_random("tf32", 1024, 1024, 4096, 1)
+    got = lowbit.matmul(A, B, "float32", "float32", accumulator=accumulator("h100-tf32", M=1024, N=1024, K=4096))
+    assert np.array_equal(got.view(np.uint32)[::64], want)
+
+
+def test_tiles_place_their_settings():
+    """``tiles``: the outputs of a tile are the tile setting's, the rest the base's, bit for bit."""
+    import dataclasses
+
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(12, 40)).astype(np.float32).view(np.uint32)
+    b = rng.normal(size=(40, 10)).astype(np.float32).view(np.uint32)
+    base = P.h100_tf32(slice_k=8, k_tile=16)
+    other = dataclasses.replace(base, split_k=1)
+    tiled = dataclasses.replace(base, tiles=((2, 7, 3, 9, other),), for_mn=(12, 10))
+    got = lowbit.matmul(a, b, "float32", "float32", accumulator=tiled).view(np.uint32)
+    one = lowbit.matmul(a, b, "float32", "float32", accumulator=base).view(np.uint32)
+    two = lowbit.matmul(a, b, "float32", "float32", accumulator=other).view(np.uint32)
+    inside = np.zeros((12, 10), bool)
+    inside[2:7, 3:9] = True
+    assert np.array_equal(got[inside], two[inside]) and np.array_equal(got[~inside], one[~inside])
+    assert np.count_nonzero(one[inside] != two[inside]) > 5  # the two settings differ there
+    with pytest.raises(ValueError, match="treats some output tiles of the 12x10 product differently.*6x10"):
+        lowbit.matmul(a[:6], b, "float32", "float32", accumulator=tiled)
 
 
 def test_the_rules_have_teeth(data):

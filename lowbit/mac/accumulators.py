@@ -50,7 +50,7 @@ OPERAND_SPLITS = (None, "tf32x3")
 # Fields added after golden vectors (vectors/dot) embedded accumulator reprs: rule fields are
 # shown only when not at their default; the preset's label and covered formats never.
 _QUIET_FIELDS = ("input_rounding", "operand_split", "nan_bits16", "sum_emax", "sum_emin", "split_reduce",
-                 "k_tile", "split_slices", "split_tree", "for_k")
+                 "k_tile", "split_slices", "split_tree", "for_k", "tiles", "for_mn")
 _LABEL_FIELDS = ("formats", "preset")
 
 
@@ -177,6 +177,11 @@ class FusedBlock:
         ``split_slices``.
       for_k: the K this setting was built for (a cuBLAS preset's K order is per shape);
         lowbit.matmul refuses operands of another K (None: any K).
+      tiles: per-tile settings of a kernel that treats some output tiles differently (cuBLAS's
+        stream-K): a tuple of (row0, row1, col0, col1, FusedBlock) — outputs C[row0:row1,
+        col0:col1] use that setting, the rest this one; needs ``for_mn``.
+      for_mn: the (M, N) of the GEMM the ``tiles`` belong to; lowbit.matmul then needs the
+        full M×N operands (it cannot place tiles in a part of C).
       split_reduce: the format the split-K slices' results are added in: ``"float32"`` or
         ``"float16"`` (cuBLAS's splitKreduce_kernel of a float16-accumulating GEMM: each
         slice's result rounded to float16), IEEE add, nearest even, in slice order.
@@ -227,6 +232,8 @@ class FusedBlock:
     split_tree: tuple | None = None
     split_reduce: str = "float32"
     for_k: int | None = None
+    tiles: tuple | None = None
+    for_mn: tuple | None = None
     k_tile: int | None = None
     interleave_group: int | None = None
     interleave_run: int = 1
@@ -265,6 +272,16 @@ class FusedBlock:
         _check_int(k, "nan_bits", self.nan_bits, 0, 0xFFFFFFFF)
         _check_choice(k, "split_reduce", self.split_reduce, ("float32", "float16"))
         _check_int(k, "for_k", self.for_k, 1, none_ok=True)
+        if self.tiles is not None:
+            if self.for_mn is None:
+                raise ValueError(f"{k}: tiles need for_mn (the GEMM's M, N)")
+            for t in self.tiles:
+                if (not isinstance(t, tuple) or len(t) != 5 or not isinstance(t[4], FusedBlock)
+                        or not all(isinstance(x, int) and 0 <= x for x in t[:4]) or t[0] >= t[1] or t[2] >= t[3]):
+                    raise ValueError(f"{k}: tile {t!r} is not allowed; allowed: (row0, row1, col0, col1, FusedBlock) "
+                                     "with row0 < row1, col0 < col1")
+        if self.for_mn is not None and (not isinstance(self.for_mn, tuple) or len(self.for_mn) != 2):
+            raise ValueError(f"{k}: for_mn={self.for_mn!r} is not allowed; allowed: (M, N)")
         if self.split_slices is not None:
             sl = self.split_slices
             if (not isinstance(sl, tuple) or not sl

@@ -15,6 +15,8 @@ carries the accumulator's ``nan_bits`` (float32) / ``nan_bits16`` (16-bit output
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..formats import format as lookup
@@ -237,6 +239,17 @@ def is_fma32_chain(acc: FusedBlock, fa, fb) -> bool:
 
 
 def _fused_block(acc: FusedBlock, a, b, fa, fb, device: str) -> np.ndarray:
+    if acc.tiles is not None:
+        M, N = acc.for_mn
+        if (a.shape[0], b.shape[1]) != (M, N):
+            raise ValueError(
+                f"accumulator {acc.preset or 'fused-block'!r} treats some output tiles of the {M}x{N} product "
+                f"differently; the operands give a {a.shape[0]}x{b.shape[1]} C, whose tiles it cannot place; "
+                f"allowed: the full {M}x{N} operands, or the per-tile settings themselves (see its docstring)")
+        out = _fused_block(dataclasses.replace(acc, tiles=None, for_mn=None), a, b, fa, fb, device)
+        for r0, r1, c0, c1, tile_acc in acc.tiles:
+            out[r0:r1, c0:c1] = _fused_block(tile_acc, a[r0:r1], b[:, c0:c1], fa, fb, device)
+        return out
     if acc.for_k is not None and a.shape[1] != acc.for_k:
         raise ValueError(f"accumulator {acc.preset or 'fused-block'!r} was built for K={acc.for_k} (its K order is "
                          f"per shape), but the operands have K={a.shape[1]}; allowed: build it for K={a.shape[1]}")

@@ -345,7 +345,7 @@ def _sliced(acc: FusedBlock, slice_k, K) -> FusedBlock:
 
 
 def h100_tf32(M: int | None = None, N: int | None = None, K: int | None = None, slice_k: int | None = None,
-              k_tile: int | None = None, segmented: bool = False) -> FusedBlock:
+              k_tile: int | None = None, segmented: bool | None = None) -> FusedBlock:
     """cuBLAS TF32 (``torch.matmul`` on float32 with ``torch.backends.cuda.matmul.allow_tf32``) on an H100.
 
     Operands: float32 bit patterns (uint32, format ``"float32"``), rounded to TF32 to nearest
@@ -362,10 +362,11 @@ def h100_tf32(M: int | None = None, N: int | None = None, K: int | None = None, 
     cuBLAS picks kernel and split per shape: pass the GEMM's ``M, N, K`` (recorded shapes in
     ``H100_TF32_CUBLAS``) or ``slice_k`` (None: one chain) and ``k_tile`` yourself; built for
     a K, it refuses operands of another K (``for_k``) rather than slice them wrongly.
-    ``segmented=True`` (only 1024×1024×4096): the accumulator of the output tiles that
-    cuBLAS's stream-K kernel cuts into 15 pieces (``H100_TF32_SEGMENTED``: rows 0–255 ×
-    columns 768–1023; pieces of 256 and 288 added in a tree) — the rest of that product is
-    the default.
+    1024×1024×4096: cuBLAS's stream-K kernel cuts the output tiles of rows 0–255 × columns
+    768–1023 into 15 pieces of K (``H100_TF32_SEGMENTED``: 256 and 288 elements, added in a
+    tree); by default the preset carries both settings (``tiles``) and needs the full
+    1024×1024 operands; ``segmented=True`` / ``False`` give the split tiles' / the other
+    tiles' setting alone, for parts of C.
 
     Known to hold, every output bit: the 29 recorded ``torch.matmul`` TF32 cases of
     vectors/hardware/h100/paths (64×64, K 16..4096; 1024×1024, K 1024 and 4096; every-code,
@@ -374,17 +375,22 @@ def h100_tf32(M: int | None = None, N: int | None = None, K: int | None = None, 
     (no general formula for cuBLAS's choice), other GPUs and library versions.
     """
     name = "h100-tf32"
-    if not isinstance(segmented, bool):
-        raise TypeError(f"{name}: segmented must be True or False, got {segmented!r}")
+    if segmented is not None and not isinstance(segmented, bool):
+        raise TypeError(f"{name}: segmented must be None, True or False, got {segmented!r}")
     slice_k, k_tile, K = _cublas_order(name, H100_TF32_CUBLAS, M, N, K, slice_k, k_tile)
     base = dataclasses.replace(_tensor_core(8, "float32", name, sum_emax=127, sum_emin=-126),
                                input_rounding="nearest_even", k_tile=k_tile)
+    seg = H100_TF32_SEGMENTED.get((M, N, K))
+    if segmented and seg is None:
+        raise ValueError(f"{name}: segmented=True is recorded for M, N, K in {sorted(H100_TF32_SEGMENTED)} only")
+    plain = _sliced(base, slice_k, K)
+    if seg is None or segmented is False:
+        return plain
+    split = dataclasses.replace(base, split_slices=seg["slices"], split_tree=seg["tree"], for_k=K)
     if segmented:
-        seg = H100_TF32_SEGMENTED.get((M, N, K))
-        if seg is None:
-            raise ValueError(f"{name}: segmented=True is recorded for M, N, K in {sorted(H100_TF32_SEGMENTED)} only")
-        return dataclasses.replace(base, split_slices=seg["slices"], split_tree=seg["tree"], for_k=K)
-    return _sliced(base, slice_k, K)
+        return split
+    (r0, r1), (c0, c1) = seg["rows"], seg["cols"]
+    return dataclasses.replace(plain, tiles=((r0, r1, c0, c1, split),), for_mn=(M, N))
 
 
 def h100_fp16_acc16(M: int | None = None, N: int | None = None, K: int | None = None, slice_k: int | None = None,

@@ -36,7 +36,8 @@ def preset_output(c, a, b):
         return lowbit.matmul(a, b, "float32", "float32", accumulator=P.h100_fp32(c["K"], sl)).view(np.uint32)
     if fam == "f32" and path == "torch_matmul" and prm == {"allow_tf32": True}:
         M, N, K = c["M"], c["N"], c["K"]
-        out = lowbit.matmul(a, b, "float32", "float32", accumulator=P.h100_tf32(M, N, K)).view(np.uint32).copy()
+        out = lowbit.matmul(a, b, "float32", "float32",
+                            accumulator=P.h100_tf32(M, N, K, segmented=False)).view(np.uint32).copy()
         seg = P.H100_TF32_SEGMENTED.get((M, N, K))
         if seg is not None:  # the stream-K tiles (rows/cols: the recorded ones' places in C)
             ri = np.flatnonzero((c["rows"] >= seg["rows"][0]) & (c["rows"] < seg["rows"][1]))
