@@ -180,7 +180,11 @@ def test_bad_input():
     with pytest.raises(ValueError, match="acc='float64' is not allowed"):
         accumulator("h100-fp16", acc="float64")
     with pytest.raises(ValueError, match="choose the K order of acc='float16' only"):
-        accumulator("h100-fp16", K=64)
+        accumulator("h100-fp16", slice_k=64)
+    with pytest.raises(ValueError, match="give all three"):
+        accumulator("h100-bf16", K=64)
+    with pytest.raises(ValueError, match="M=64, N=64, K=512 was not recorded"):
+        accumulator("h100-fp16", M=64, N=64, K=512)
     with pytest.raises(ValueError, match="split_slices=.* sum to 7, but K=100"):
         lowbit.matmul(np.zeros((2, 100), np.uint32), np.zeros((100, 2), np.uint32), "float32", "float32",
                       accumulator=accumulator("fused-block", split_slices=(3, 4)))

@@ -472,8 +472,8 @@ def preset_for(c):
             return FMT[fam], P.h100_fp16_triton(32, "float16"), "float16"
         if prm.get("fp16_accumulation") or prm.get("compute") == "16F":
             return FMT[fam], P.h100_fp16(acc="float16", M=c["M"], N=c["N"], K=c["K"]), "float16"
-        split = 3 if (path != "triton_dot" and cublas_split_shape(c)) else 1
-        acc = (P.h100_fp16 if fam == "f16" else P.h100_bf16)(split_k=split)
+        preset = P.h100_fp16 if fam == "f16" else P.h100_bf16
+        acc = preset() if path == "triton_dot" else preset(M=c["M"], N=c["N"], K=c["K"])  # cuBLAS: by shape
         return FMT[fam], acc, "float32" if c["out_dtype"] == "uint32" else FMT[fam]
     if fam == "f32" and path == "torch_matmul" and prm == {"allow_tf32": False}:
         return "float32", P.h100_fp32(c["K"], P.H100_FP32_CUBLAS_SLICES[(c["M"], c["N"], c["K"])]), "float32"

@@ -103,7 +103,8 @@ def h100_fp16(library: str = "cublas", split_k: int = 1, acc: str = "float32", M
     ``torch.mm(out_dtype=float32)`` and checked on ``cublasGemmEx`` and the float16-output
     ``torch.matmul`` cases.  Which shapes make cuBLAS split K (and into how many slices) is
     cuBLAS's heuristic: recorded split_k=1 for 64×64 with K ≤ 1000 and 1024×1024 with K ∈
-    {1024, 4096}; other shapes are not known.
+    {1024, 4096}; other shapes are not known.  ``M, N, K`` (a recorded shape, in
+    ``H100_F16_CUBLAS_SPLIT``) look the split up instead of ``split_k``.
 
     ``acc="float16"``: cuBLAS with a float16 accumulator (``torch.backends.cuda.matmul.
     allow_fp16_accumulation``, ``cublasGemmEx`` with CUBLAS_COMPUTE_16F): see
@@ -117,14 +118,37 @@ def h100_fp16(library: str = "cublas", split_k: int = 1, acc: str = "float32", M
         return h100_fp16_acc16(M, N, K, slice_k, k_tile)
     if acc != "float32":
         raise ValueError(f"h100-fp16: acc={acc!r} is not allowed; allowed: 'float32', 'float16'")
-    if not (M is None and N is None and K is None and slice_k is None and k_tile is None):
-        raise ValueError("h100-fp16: M, N, K, slice_k and k_tile choose the K order of acc='float16' only; "
-                         "with a float32 accumulator pass split_k")
+    if slice_k is not None or k_tile is not None:
+        raise ValueError("h100-fp16: slice_k and k_tile choose the K order of acc='float16' only; "
+                         "with a float32 accumulator pass split_k, or M, N, K")
     _check_library("h100-fp16", library)
-    return _split(_tensor_core(16, "float16", "h100-fp16"), "h100-fp16", library, split_k)
+    split_k, K = _recorded_split("h100-fp16", library, split_k, M, N, K)
+    return dataclasses.replace(_split(_tensor_core(16, "float16", "h100-fp16"), "h100-fp16", library, split_k),
+                               for_k=K)
 
 
-def h100_bf16(library: str = "cublas", split_k: int = 1) -> FusedBlock:
+# cuBLAS FP16 / BF16 with a float32 accumulator: split_k per recorded shape (kernels.json:
+# nvjet_sm90_h?s_..._splitK + splitKreduce_kernel at 64×64×4096, unsplit nvjet elsewhere)
+H100_F16_CUBLAS_SPLIT = {(64, 64, k): 1 for k in (16, 32, 64, 128, 256, 1000)}
+H100_F16_CUBLAS_SPLIT.update({(64, 64, 4096): 3, (1024, 1024, 1024): 1, (1024, 1024, 4096): 1,
+                              (128, 128, 32): 1, (128, 128, 64): 1})  # 128²: the crafted cases, reproduced unsplit
+
+
+def _recorded_split(name, library, split_k, M, N, K):
+    """(split_k, K) from the GEMM's recorded shape M, N, K (cuBLAS), or split_k as given."""
+    if M is None and N is None and K is None:
+        return split_k, None
+    if library != "cublas" or split_k != 1 or None in (M, N, K):
+        raise ValueError(f"{name}: M, N, K look up cuBLAS's split-K for a recorded shape; give all three, "
+                         "with library='cublas' and no split_k")
+    if (M, N, K) not in H100_F16_CUBLAS_SPLIT:
+        raise ValueError(f"{name}: shape M={M}, N={N}, K={K} was not recorded (cuBLAS's split-K is per shape); "
+                         f"recorded: {sorted(H100_F16_CUBLAS_SPLIT)}; or pass split_k=")
+    return H100_F16_CUBLAS_SPLIT[(M, N, K)], K
+
+
+def h100_bf16(library: str = "cublas", split_k: int = 1, M: int | None = None, N: int | None = None,
+              K: int | None = None) -> FusedBlock:
     """BF16 × BF16 with a float32 accumulator on an H100 (cuBLAS and Triton ``tl.dot``).
 
     Same step as :func:`h100_fp16` (16 products, 2^(E−25) grid, truncation toward zero, 24
@@ -136,7 +160,9 @@ def h100_bf16(library: str = "cublas", split_k: int = 1) -> FusedBlock:
     sums among the crafted probes).
     """
     _check_library("h100-bf16", library)
-    return _split(_tensor_core(16, "bfloat16", "h100-bf16"), "h100-bf16", library, split_k)
+    split_k, K = _recorded_split("h100-bf16", library, split_k, M, N, K)
+    return dataclasses.replace(_split(_tensor_core(16, "bfloat16", "h100-bf16"), "h100-bf16", library, split_k),
+                               for_k=K)
 
 
 def h100_fp16_triton(block_k: int = 32, acc: str = "float32") -> FusedBlock:
