@@ -89,7 +89,8 @@ def alternatives(acc, a_format, b_format, shape=None) -> dict:
     sized = []
     if shape is not None:
         M, N, K = (int(x) for x in shape)
-        sized = [{"M": M, "N": N, "K": K}, {"acc": "float16", "M": M, "N": N, "K": K}, {"K": K}]
+        sized = [{"M": M, "N": N, "K": K}, {"fast_accum": True, "M": M, "N": N, "K": K},
+                 {"acc": "float16", "M": M, "N": N, "K": K}, {"K": K}]
     for name in getattr(mac, "PRESETS", {}):
         for params in ({}, {"fast_accum": True}, *sized):
             try:

@@ -181,6 +181,8 @@ def test_bad_input():
         accumulator("h100-fp16", acc="float64")
     with pytest.raises(ValueError, match="choose the K order of acc='float16' only"):
         accumulator("h100-fp16", slice_k=64)
+    with pytest.raises(ValueError, match="M=64, N=64, K=8192 with fast_accum=True was not recorded"):
+        accumulator("h100-fp8", fast_accum=True, M=64, N=64, K=8192)
     with pytest.raises(ValueError, match="give all three"):
         accumulator("h100-bf16", K=64)
     with pytest.raises(ValueError, match="M=64, N=64, K=512 was not recorded"):

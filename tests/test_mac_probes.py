@@ -186,6 +186,9 @@ def test_split_k_probe(case):
     acc = accumulator("h100-fp8", fast_accum=case["fast_accum"], split_k=_split_of(case))
     got = lowbit.matmul(a, b, "e4m3", "e4m3", accumulator=acc).view(np.int32)
     assert np.array_equal(got, SNPZ[f"c{case['id']}_out_bits"])
+    # the preset's table of recorded shapes gives the same split
+    by_shape = accumulator("h100-fp8", fast_accum=case["fast_accum"], M=case["M"], N=case["N"], K=case["K"])
+    assert by_shape.split_k == acc.split_k and by_shape.for_k == case["K"]
     if _split_of(case) > 1:  # the split is visible in the data
         plain = lowbit.matmul(a, b, "e4m3", "e4m3", accumulator=accumulator("h100-fp8", fast_accum=True))
         assert not np.array_equal(plain.view(np.int32), SNPZ[f"c{case['id']}_out_bits"])

@@ -336,7 +336,21 @@ class FusedBlock:
 H100_FP8_FORMATS = ("float8_e4m3fn", "float8_e5m2")
 
 
-def h100_fp8(fast_accum: bool = False, split_k: int = 1) -> FusedBlock:
+# cuBLASLt's split-K for torch._scaled_mm on the H100, per recorded (M, N, K, fast_accum)
+# (vectors/hardware/h100/probes/splitk.json, paths/, gemm.npz): split at K = 16384 with
+# fast_accum only; every other recorded shape unsplit.
+H100_FP8_CUBLASLT_SPLIT = {(m, n, k, f): 1 for (m, n) in ((16, 16), (32, 32), (64, 64), (128, 128), (256, 256),
+                                                           (16, 1024), (1024, 16))
+                           for k in (1024, 4096, 16384) for f in (False, True)}
+H100_FP8_CUBLASLT_SPLIT.update({(m, n, 16384, True): s for (m, n), s in {
+    (16, 16): 6, (32, 32): 6, (64, 64): 6, (128, 128): 6, (256, 256): 2, (16, 1024): 5, (1024, 16): 5}.items()})
+H100_FP8_CUBLASLT_SPLIT.update({(64, 64, k, f): 1 for k in (16, 32, 64, 128, 256, 1000) for f in (False, True)})
+H100_FP8_CUBLASLT_SPLIT.update({(m, m, k, f): 1 for (m, k) in ((1024, 1024), (1024, 4096), (2048, 4096))
+                                for f in (False, True)})
+
+
+def h100_fp8(fast_accum: bool = False, split_k: int = 1, M: int | None = None, N: int | None = None,
+             K: int | None = None) -> FusedBlock:
     """``torch._scaled_mm`` (cuBLASLt) on an NVIDIA H100 with FP8 operands, float32 accumulation.
 
     Rule (``shared/hardware/h100/README.md``, read from recorded GEMMs, confirmed by the
@@ -349,7 +363,8 @@ def h100_fp8(fast_accum: bool = False, split_k: int = 1) -> FusedBlock:
     ``fast_accum=False`` restarts the chain every 128 elements of K and adds each partial
     into a float32 accumulator (IEEE add, nearest even).  ``split_k=S``: K cut into S
     contiguous slices of whole 128-element tiles, each accumulated as above, the float32
-    partials added in slice order — cuBLASLt picks this by shape, lowbit cannot guess it.
+    partials added in slice order — cuBLASLt picks this by shape, lowbit cannot guess it;
+    ``M, N, K`` (a recorded shape, ``H100_FP8_CUBLASLT_SPLIT``) look it up instead.
     :func:`lowbit.matmul` then multiplies by fl32(scale_a·scale_b) (nearest even) and rounds
     to bfloat16 when asked.  Specials: a NaN operand, Inf·0 or +Inf−Inf give NaN with bits
     0x7FFFFFFF; Inf·finite gives the signed infinity; a zero result is +0 (also −0·−0).
@@ -377,6 +392,16 @@ def h100_fp8(fast_accum: bool = False, split_k: int = 1) -> FusedBlock:
     """
     if not isinstance(fast_accum, bool):
         raise TypeError(f"h100-fp8: fast_accum must be True or False, got {fast_accum!r}")
+    if not (M is None and N is None and K is None):
+        if split_k != 1 or None in (M, N, K):
+            raise ValueError("h100-fp8: M, N, K look up cuBLASLt's split-K for a recorded shape; give all three "
+                             "and no split_k")
+        key = (M, N, K, fast_accum)
+        if key not in H100_FP8_CUBLASLT_SPLIT:
+            raise ValueError(f"h100-fp8: shape M={M}, N={N}, K={K} with fast_accum={fast_accum} was not recorded "
+                             f"(cuBLASLt's split-K is per shape); recorded (M, N, K, fast_accum): "
+                             f"{sorted(H100_FP8_CUBLASLT_SPLIT)}; or pass split_k=")
+        return dataclasses.replace(h100_fp8(fast_accum, H100_FP8_CUBLASLT_SPLIT[key]), for_k=K)
     return FusedBlock(block_size=32, frac_bits=13, align="operands", term_rounding="toward_zero",
                       acc_rounding="toward_zero", acc_in_max=True, sum_bits=14,
                       sum_rounding="toward_zero", promote_every=None if fast_accum else 128,
