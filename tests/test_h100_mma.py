@@ -51,8 +51,10 @@ def tf32_pieces(c):
     return hi, mid, lo
 
 
-def emulate_tf32(A, B, C, K):
-    acc = dataclasses.replace(P.h100_tf32_triton(32, "tf32"), block_size=K)
+def emulate_tf32(A, B, C, K, acc=None):
+    """The instruction's outputs: C's three pieces as one step, then the K products (``acc``:
+    the model of the instruction, default one fused step of K)."""
+    acc = acc or dataclasses.replace(P.h100_tf32_triton(32, "tf32"), block_size=K)
     hi, mid, lo = tf32_pieces(C)
     out = np.zeros(C.shape, np.uint32)
     for p in range(A.shape[0]):
@@ -97,25 +99,10 @@ def test_every_recorded_instruction_output(mma, name):
             else dataclasses.replace(P.h100_fp16_triton(32, "float16"), block_size=K // 2))
     sub = slice(0, 120)
     if inp == "tf32":
-        alt = emulate_tf32_with(A[sub], B[sub], C[sub], K, half)
+        alt = emulate_tf32(A[sub], B[sub], C[sub], K, half)
     else:
         alt = emulate_f16_acc(A[sub], B[sub], C[sub], K, half)
     assert np.count_nonzero(alt != D[sub]) > 0
-
-
-def emulate_tf32_with(A, B, C, K, acc):
-    """emulate_tf32 with another accumulator (C's three pieces stay one step of their own)."""
-    hi, mid, lo = tf32_pieces(C)
-    out = np.zeros(C.shape, np.uint32)
-    for p in range(A.shape[0]):
-        for j in range(C.shape[2]):
-            a2 = np.zeros((A.shape[1], 2 * K), np.uint32)
-            b2 = np.zeros((2 * K, 1), np.uint32)
-            a2[:, 0], a2[:, 1], a2[:, 2] = hi[p, :, j], mid[p, :, j], lo[p, :, j]
-            b2[0:3, 0] = 0x3F800000
-            a2[:, K:], b2[K:, 0] = A[p], B[p][:, j]
-            out[p, :, j] = lowbit.matmul(a2, b2, "float32", "float32", accumulator=acc).view(np.uint32)[:, 0]
-    return out
 
 
 def f16_pieces(cbits):
