@@ -198,6 +198,13 @@ def test_bad_input():
                       accumulator=accumulator("h100-fp32", K=256))
     with pytest.raises(ValueError, match="must name each slice index 0..2 exactly once"):
         accumulator("fused-block", split_slices=(1, 2, 3), split_tree=((0, 1), 1))
+    e8 = np.zeros((1, 5), np.uint8)  # E8M0 code 0 is 2^-127, not zero: padding K with it is refused
+    with pytest.raises(ValueError, match="k_tile=8 pads K with code 0, which is not zero in 'float8_e8m0fnu'"):
+        lowbit.matmul(e8, e8.T.copy(), "float8_e8m0fnu", "float8_e8m0fnu",
+                      accumulator=accumulator("fused-block", block_size=4, k_tile=8))
+    with pytest.raises(ValueError, match="interleave_group=8 pads K=5 with code 0.*allowed: K a multiple of 8"):
+        lowbit.matmul(e8, e8.T.copy(), "float8_e8m0fnu", "float8_e8m0fnu",
+                      accumulator=accumulator("fused-block", block_size=4, interleave_group=8, interleave_run=2))
     with pytest.raises(ValueError, match="split_tree needs split_slices"):
         accumulator("fused-block", split_tree=(0, 1))
     with pytest.raises(ValueError, match="a_format='bfloat16' is not covered by accumulator 'h100-fp16'"):

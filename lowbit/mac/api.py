@@ -339,9 +339,7 @@ def _residue_first(ca, cb, acc, fa, fb):
     order = residue_first_order(ca.shape[1], acc.k_tile, acc.block_size)
     if (order >= 0).all():
         return ca, cb
-    for f in (fa, fb):
-        if f.name not in WIDE and (tables(f).sig[0] != 0 or tables(f).special[0]):
-            raise ValueError(f"k_tile={acc.k_tile} pads K with code 0, which is not zero in {f.name!r}")
+    _check_zero_code(fa, fb, f"k_tile={acc.k_tile} pads K with code 0", "K a multiple of the k-tile")
     ca = np.concatenate([ca, np.zeros((ca.shape[0], 1), ca.dtype)], axis=1)[:, order]
     cb = np.concatenate([cb, np.zeros((1, cb.shape[1]), cb.dtype)], axis=0)[order, :]
     return ca, cb
@@ -357,14 +355,13 @@ def _fma32(acc: FusedBlock, a_bits, b_bits, device: str) -> np.ndarray:
         return out
     parts = []
     for lo, hi in split_bounds(acc, Kdim):
-        per = hi - lo
         if device == "cuda":
             from . import cuda
 
-            part = cuda.fma32_part(av[:, lo:lo + per], bv[lo:lo + per, :])
+            part = cuda.fma32_part(av[:, lo:hi], bv[lo:hi, :])
         else:
             part = np.zeros((M, N), np.float32)
-            K.fma32_matmul(np.ascontiguousarray(av[:, lo:lo + per]), np.ascontiguousarray(bv[lo:lo + per, :].T), part)
+            K.fma32_matmul(np.ascontiguousarray(av[:, lo:hi]), np.ascontiguousarray(bv[lo:hi, :].T), part)
         parts.append(part)
     return reduce_slices(parts, acc)
 
@@ -396,17 +393,22 @@ def interleave_order(K: int, group: int, run: int, block_size: int) -> np.ndarra
     return np.concatenate(order) if order else np.zeros(0, np.int64)
 
 
+def _check_zero_code(fa, fb, what: str, allowed: str) -> None:
+    """Padding K with code 0 is exact only where code 0 is the value zero (its products take
+    no part in a step); raise ValueError naming the format where it is not."""
+    for f in (fa, fb):
+        if f.name not in WIDE and (tables(f).sig[0] != 0 or tables(f).special[0]):
+            raise ValueError(f"{what}, which is not zero in {f.name!r}; allowed: {allowed} for this format")
+
+
 def _interleave(ca, cb, acc, fa, fb):
     """Pad K with code 0 and permute it into step order (exact: zero products take no part in
     a step).  ``ca`` is M×K, ``cb`` K×N."""
     K = ca.shape[1]
     Kp = -(-K // acc.interleave_group) * acc.interleave_group
     if Kp != K:
-        for f in (fa, fb):
-            if f.name not in WIDE and (tables(f).sig[0] != 0 or tables(f).special[0]):
-                raise ValueError(
-                    f"interleave_group={acc.interleave_group} pads K={K} with code 0, which is not zero in "
-                    f"{f.name!r}; allowed: K a multiple of {acc.interleave_group} for this format")
+        _check_zero_code(fa, fb, f"interleave_group={acc.interleave_group} pads K={K} with code 0",
+                         f"K a multiple of {acc.interleave_group}")
         ca = np.concatenate([ca, np.zeros((ca.shape[0], Kp - K), ca.dtype)], axis=1)
         cb = np.concatenate([cb, np.zeros((Kp - K, cb.shape[1]), cb.dtype)], axis=0)
     p = interleave_order(K, acc.interleave_group, acc.interleave_run, acc.block_size)
