@@ -41,16 +41,23 @@ def available() -> bool:
         return False
 
 
-def _build():
-    if "k" in _KERNEL:
-        return _KERNEL["k"]
+def _import_target() -> None:
+    """Import Numba's CUDA target into the module global ``cuda`` (the kernels below use it;
+    the CUDA simulator swaps it)."""
     global cuda
     if not hasattr(np, "row_stack"):
         # numba-cuda releases that predate NumPy 2.5 register an overload for np.row_stack
         # (removed in NumPy 2.5) when their array support loads; give them the alias
         # (np.row_stack was np.vstack) so the CUDA target imports.
         np.row_stack = np.vstack
-    from numba import cuda, int64, float32
+    from numba import cuda
+
+
+def _build():
+    if "k" in _KERNEL:
+        return _KERNEL["k"]
+    _import_target()
+    from numba import int64, float32
 
     @cuda.jit(device=True, inline=True)
     def f32_bits(a, s):
@@ -253,10 +260,8 @@ def fused_block_part(ia, ib, ta, tb, params, threads: int = 128) -> np.ndarray:
 def _build_fma32():
     if "fma32" in _KERNEL:
         return _KERNEL["fma32"]
-    global cuda
-    if not hasattr(np, "row_stack"):
-        np.row_stack = np.vstack  # as in _build
-    from numba import cuda, float32, float64
+    _import_target()
+    from numba import float32, float64
 
     @cuda.jit
     def fma32_kernel(a, b, out):
