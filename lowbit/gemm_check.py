@@ -73,9 +73,10 @@ def _bits(x: np.ndarray) -> np.ndarray:
 
 def alternatives(acc, a_format, b_format, shape=None) -> dict:
     """Other models to try on mismatches: the same accumulator at other promotion intervals,
-    every preset that accepts these formats (default parameters, and with the GEMM's
-    ``shape`` = (M, N, K) for presets whose K order cuBLAS picks per shape), exact and float32
-    sequential."""
+    every preset that accepts these formats (default parameters; presets whose K order cuBLAS
+    picks per shape are fixed for the GEMM's own ``shape`` = (M, N, K), and left out where it
+    is not given or its schedule is not known — never tried at a shape of another GEMM), exact
+    and float32 sequential."""
     from . import mac
 
     out = {}
@@ -86,20 +87,22 @@ def alternatives(acc, a_format, b_format, shape=None) -> dict:
                     out[f"same model, promote_every={every}"] = dataclasses.replace(acc, promote_every=every)
                 except (TypeError, ValueError):
                     pass
-    sized = []
-    if shape is not None:
-        M, N, K = (int(x) for x in shape)
-        sized = [{"M": M, "N": N, "K": K}, {"fast_accum": True, "M": M, "N": N, "K": K},
-                 {"acc": "float16", "M": M, "N": N, "K": K}, {"K": K}]
     for name in getattr(mac, "PRESETS", {}):
-        for params in ({}, {"fast_accum": True}, *sized):
+        for params in ({}, {"fast_accum": True}, {"acc": "float16"}):
             try:
                 cand = mac.accumulator(name, **params)
+                if isinstance(cand, mac.ByShape):
+                    # the library picks the K order by shape: only the GEMM's own shape is right
+                    if shape is None:
+                        continue
+                    cand = cand.for_shape(*shape)
                 _probe(cand, a_format, b_format, 1 if shape is None else int(shape[2]))
             except (TypeError, ValueError):
                 continue
             if cand != acc:
                 label = name + "".join(f", {k}={v}" for k, v in params.items())
+                if shape is not None and getattr(cand, "for_k", None) is not None:
+                    label += f" at M={shape[0]}, N={shape[1]}, K={shape[2]}"
                 out.setdefault(label, cand)
     out["exact"] = mac.accumulator("exact")
     out["ieee float32 sequential"] = mac.accumulator("ieee")
@@ -137,7 +140,10 @@ def check_gemm(a, b, c, a_format, b_format, accumulator, *, scale_a=1.0, scale_b
     if a.ndim != 2 or b.ndim != 2 or c.shape != (a.shape[0], b.shape[1]):
         raise ValueError(f"shapes do not match: A {a.shape}, B {b.shape}, C {c.shape}; C must be "
                          "A.shape[0] x B.shape[1]")
+    shape = (a.shape[0], b.shape[1], a.shape[1])
     acc = mac.accumulator(accumulator) if isinstance(accumulator, str) else accumulator
+    if isinstance(acc, mac.ByShape):
+        acc = acc.for_shape(*shape)
     out_dtype = OUT_DTYPES[c.dtype]
     kw = dict(scale_a=scale_a, scale_b=scale_b, out_dtype=out_dtype, **matmul_kwargs)
     want = mac.matmul(a, b, a_format, b_format, accumulator=acc, **kw)
@@ -153,7 +159,6 @@ def check_gemm(a, b, c, a_format, b_format, accumulator, *, scale_a=1.0, scale_b
         got_sub = _bits(c[pos[:, 0], pos[:, 1]])
         sampled = int(pos.shape[0])
         sub_kw = {k: v for k, v in kw.items() if k != "device"}
-        shape = (a.shape[0], b.shape[1], a.shape[1])
         for label, cand in alternatives(acc, a_format, b_format, shape).items():
             try:
                 alt = mac.matmul(a[rows], b[:, cols], a_format, b_format, accumulator=cand, **sub_kw)

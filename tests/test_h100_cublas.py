@@ -166,7 +166,8 @@ def test_the_rules_have_teeth(data):
 
 def test_bad_input():
     with pytest.raises(ValueError, match="pass M=, N=, K="):
-        accumulator("h100-tf32")
+        accumulator("h100-tf32", K=256)  # a part of a shape fixes nothing
+    assert isinstance(accumulator("h100-tf32"), lowbit.mac.ByShape)  # fixed by lowbit.matmul from the operands
     with pytest.raises(ValueError, match="M=64, N=64, K=3000 was not recorded.*or pass slice_k"):
         accumulator("h100-tf32", M=64, N=64, K=3000)
     with pytest.raises(ValueError, match="either M, N, K .* or slice_k"):
@@ -195,7 +196,7 @@ def test_bad_input():
                       accumulator=accumulator("h100-tf32", M=64, N=64, K=256))
     with pytest.raises(ValueError, match="'h100-fp32' was built for K=256"):
         lowbit.matmul(np.zeros((2, 100), np.uint32), np.zeros((100, 2), np.uint32), "float32", "float32",
-                      accumulator=accumulator("h100-fp32", K=256))
+                      accumulator=accumulator("h100-fp32", M=64, N=64, K=256))
     with pytest.raises(ValueError, match="must name each slice index 0..2 exactly once"):
         accumulator("fused-block", split_slices=(1, 2, 3), split_tree=((0, 1), 1))
     e8 = np.zeros((1, 5), np.uint8)  # E8M0 code 0 is 2^-127, not zero: padding K with it is refused
@@ -221,7 +222,7 @@ def test_check_gemm_names_the_cublas_preset(data):
     c, A, B, want = [x for x in fit_cublas.recorded("tf32") if x[0]["K"] == 256 and x[0]["dist"] == "normal"][0]
     res = check_gemm(A, B, want.view(np.float32), "float32", "float32", "h100-tf32-triton")
     assert not res.ok and res.sampled > 0
-    label = "h100-tf32, M=64, N=64, K=256"
+    label = "h100-tf32 at M=64, N=64, K=256"
     assert res.explained_by[label] == res.sampled
     assert max(v for k, v in res.explained_by.items() if k != label) < res.sampled
     assert check_gemm(A, B, want.view(np.float32), "float32", "float32",

@@ -135,7 +135,7 @@ def test_f16_instruction_with_float32_accumulator(mma):
     fit_mma, gen = mma
     K = 16
     A, B, C, fam, D = fit_mma.load_mma("f16_k16_f32")
-    acc = dataclasses.replace(P.h100_fp16(), block_size=K)
+    acc = dataclasses.replace(P.h100_fp16(split_k=1), block_size=K)
     tested = 0
     for p in range(A.shape[0]):
         for j in range(D.shape[2]):

@@ -65,15 +65,17 @@ def operands(ops, c):
 
 
 def emulate16(ops, c, acc, out="float32"):
-    """lowbit.matmul with out_dtype, as bit patterns (uint32 for float32, uint16 for 16-bit outputs)."""
+    """lowbit.matmul with out_dtype, as bit patterns (uint32 for float32, uint16 for 16-bit outputs);
+    the operands are rows of A and columns of B of the recorded M×N×K GEMM (16 of each at 1024²)."""
     a, b = operands(ops, c)
-    r = lowbit.matmul(a, b, FMT[c["fam"]], FMT[c["fam"]], accumulator=acc, out_dtype=out)
+    r = lowbit.matmul(a, b, FMT[c["fam"]], FMT[c["fam"]], accumulator=acc, out_dtype=out, M=c["M"], N=c["N"])
     return r.view(np.uint32 if out == "float32" else np.uint16)
 
 
-def f32_matmul(a, b, acc):
-    """lowbit.matmul on float32 operands (uint32 bit patterns), float32 result bits."""
-    return lowbit.matmul(a, b, "float32", "float32", accumulator=acc).view(np.uint32)
+def f32_matmul(a, b, acc, M=None, N=None):
+    """lowbit.matmul on float32 operands (uint32 bit patterns), float32 result bits; M, N: the
+    recorded GEMM's, where the operands are some of its rows and columns."""
+    return lowbit.matmul(a, b, "float32", "float32", accumulator=acc, M=M, N=N).view(np.uint32)
 
 
 def mismatches(got, want):
@@ -89,7 +91,7 @@ def only_where_hw_inf(got, want, width):
 
 
 def cublas_split_shape(c):
-    """The one recorded shape where cuBLAS takes another kernel (rule open)."""
+    """The one recorded FP16/BF16 shape where cuBLAS splits K (split_k=3)."""
     return c["M"] == 64 and c["K"] == 4096
 
 
@@ -103,11 +105,13 @@ F32_OUT_PATHS = ("torch_mm_out_f32", "cublas_gemmex", "triton_dot")
 def test_fp32_accumulator_paths_match_recorded_h100_bits(rec, fam):
     meta, ops, outs = rec
     cs = select(meta, lambda c: c["fam"] == fam and c["path"] in F32_OUT_PATHS
-                and c.get("out_dtype") == "uint32" and c["params"].get("acc", "float32") == "float32"
-                and not (c["path"] != "triton_dot" and cublas_split_shape(c)))
+                and c.get("out_dtype") == "uint32" and c["params"].get("acc", "float32") == "float32")
     assert len(cs) >= 50
-    acc = P.h100_fp16() if fam == "f16" else P.h100_bf16()
-    bad = {c["id"]: mismatches(emulate16(ops, c, acc), outs[f"out_{c['id']}"]) for c in cs}
+    # by name, no shape: cuBLAS's K order is fixed from the recorded GEMM's M, N, K (split-K at
+    # 64×64×4096 included); Triton's is one chain
+    name = "h100-fp16" if fam == "f16" else "h100-bf16"
+    bad = {c["id"]: mismatches(emulate16(ops, c, lowbit.mac.accumulator(
+        name, **({"library": "triton"} if c["path"] == "triton_dot" else {}))), outs[f"out_{c['id']}"]) for c in cs}
     assert {k: v for k, v in bad.items() if v} == {}
 
 
@@ -116,9 +120,9 @@ def test_half_output_torch_matmul_is_float32_accumulator_rounded(rec, fam):
     """torch.matmul on float16/bfloat16 (reduced-precision reduction on and off)."""
     meta, ops, outs = rec
     cs = select(meta, lambda c: c["fam"] == fam and c["path"] == "torch_matmul"
-                and "reduced_precision_reduction" in c["params"] and not cublas_split_shape(c))
+                and "reduced_precision_reduction" in c["params"])
     assert len(cs) >= 40
-    acc = P.h100_fp16() if fam == "f16" else P.h100_bf16()
+    acc = "h100-fp16" if fam == "f16" else "h100-bf16"
     out = "float16" if fam == "f16" else "bfloat16"
     bad = {c["id"]: mismatches(emulate16(ops, c, acc, out), outs[f"out_{c['id']}"]) for c in cs}
     assert {k: v for k, v in bad.items() if v} == {}
@@ -140,7 +144,7 @@ def test_cublas_split_k_shape(rec):
         assert mismatches(emulate16(ops, c, acc, out), want) == 0, c["id"]
         # and the unsplit chain does not reproduce it (the shape matters)
         if out == "float32":
-            unsplit = emulate16(ops, c, (P.h100_fp16 if c["fam"] == "f16" else P.h100_bf16)(), out)
+            unsplit = emulate16(ops, c, (P.h100_fp16 if c["fam"] == "f16" else P.h100_bf16)(split_k=1), out)
             assert mismatches(unsplit, want) > want.size // 2
 
 
@@ -219,19 +223,21 @@ def test_cublas_fp32_split_k_fma(rec):
     assert len(cs) == 18
     for c in cs:
         a, b = operands(ops, c)
-        acc = P.h100_fp32(c["K"], P.H100_FP32_CUBLAS_SLICES[(c["M"], c["N"], c["K"])])
-        got = f32_matmul(a, b, acc)
+        got = f32_matmul(a, b, "h100-fp32", c["M"], c["N"])  # by name: the slice length from M, N, K
         want = outs[f"out_{c['id']}"]
         assert mismatches(got, want) == 0, c["id"]  # crafted: float32 overflow inside the chain too
     # the slicing matters: one unsplit FMA chain does not give cuBLAS's K=256 bits
     (c,) = [c for c in cs if c["K"] == 256 and c["dist"] == "heavy"]
     a, b = operands(ops, c)
-    one = f32_matmul(a, b, P.h100_fp32(256, 256))
+    one = f32_matmul(a, b, P.h100_fp32(K=256, slice_k=256))
     assert mismatches(one, outs[f"out_{c['id']}"]) > 1000
     # slice_k alone: slices of that length whatever K is (the recorded K=256 shape: 32)
     assert mismatches(f32_matmul(a, b, lowbit.mac.accumulator("h100-fp32", slice_k=32)), outs[f"out_{c['id']}"]) == 0
-    with pytest.raises(ValueError, match="no recorded slice length for K=2048"):
-        P.h100_fp32(2048)
+    with pytest.raises(ValueError, match="shape M=64, N=64, K=2048 was not recorded"):
+        P.h100_fp32(64, 64, 2048)
+    # K alone does not fix the slice length (64×64×1024 is not 1024×1024×1024): refused
+    with pytest.raises(ValueError, match="by the whole shape; pass M=, N= and K="):
+        P.h100_fp32(K=1024)
 
 
 def test_cublas_fp32_64x64x4096_slices_of_64(rec):
@@ -245,8 +251,8 @@ def test_cublas_fp32_64x64x4096_slices_of_64(rec):
     for c in cs:
         a, b = operands(ops, c)
         want = outs[f"out_{c['id']}"]
-        assert mismatches(f32_matmul(a, b, P.h100_fp32(4096)), want) == 0, c["id"]
-        assert mismatches(f32_matmul(a, b, P.h100_fp32(4096, 128)), want) > 100, c["id"]
+        assert mismatches(f32_matmul(a, b, P.h100_fp32(64, 64, 4096)), want) == 0, c["id"]
+        assert mismatches(f32_matmul(a, b, P.h100_fp32(K=4096, slice_k=128)), want) > 100, c["id"]
 
 
 # --------------------------------------------------------------------------------------
@@ -263,6 +269,10 @@ def test_int_mm_is_exact(rec):
         small = np.abs(want.astype(np.int64)) < (1 << 24)
         got = lowbit.matmul(a, b, "int8", "int8", accumulator=P.h100_int8())
         np.testing.assert_array_equal(got[small], want[small].astype(np.float32))
+        # out_dtype="int32": torch._int_mm's own int32 result, every output
+        i32 = lowbit.matmul(a, b, "int8", "int8", accumulator="h100-int8", out_dtype="int32")
+        assert i32.dtype == np.int32
+        np.testing.assert_array_equal(i32, want.astype(np.int32))
 
 
 # --------------------------------------------------------------------------------------
@@ -301,8 +311,9 @@ def test_bad_preset_arguments():
         lowbit.matmul(z32, z32.T, "float32", "float32", accumulator="h100-int8")
     with pytest.raises(ValueError, match="at most 16 bits.*float32 operands are taken by fused-block"):
         lowbit.matmul(z32, z32.T, "float32", "float32", accumulator="exact")
-    with pytest.raises(ValueError, match="h100-fp32: cuBLAS picks the K-slice length by shape; pass K="):
-        lowbit.mac.accumulator("h100-fp32")
+    with pytest.raises(ValueError, match="h100-fp32: cuBLAS picks the K-slice length by the whole shape"):
+        lowbit.mac.accumulator("h100-fp32", K=64)
+    assert isinstance(lowbit.mac.accumulator("h100-fp32"), lowbit.mac.ByShape)
 
 
 # --------------------------------------------------------------------------------------
@@ -352,8 +363,8 @@ for acc in (accumulator("h100-fp8", fast_accum=False), accumulator("h100-fp8", f
     c = lowbit.matmul(a, b, "float8_e4m3fn", "float8_e4m3fn", accumulator=acc)
     bad += int((g.view(np.uint32) != c.view(np.uint32)).sum())
 a = rng.integers(0, 65536, (3, 40)).astype(np.uint16); b = rng.integers(0, 65536, (40, 3)).astype(np.uint16)
-for fmt, acc in (("bfloat16", P.h100_bf16()), ("float16", P.h100_fp16_triton(acc="float16")),
-                 ("float16", P.h100_fp16())):
+for fmt, acc in (("bfloat16", P.h100_bf16(split_k=1)), ("float16", P.h100_fp16_triton(acc="float16")),
+                 ("float16", P.h100_fp16(split_k=1))):
     g = C.matmul(a, b, fmt, fmt, accumulator=acc)
     c = lowbit.matmul(a, b, fmt, fmt, accumulator=acc)
     bad += int((g.view(np.uint32) != c.view(np.uint32)).sum())
@@ -378,8 +389,8 @@ g = C.matmul(a8, b8, "float8_e4m3fn", "float8_e4m3fn", accumulator=narrow)
 c = lowbit.matmul(a8, b8, "float8_e4m3fn", "float8_e4m3fn", accumulator=narrow)
 bad += int((g.view(np.uint32) != c.view(np.uint32)).sum())
 assert np.isinf(c).any() and np.isfinite(c).any()  # the overflow path is exercised
-g = lowbit.matmul(a, b, "bfloat16", "bfloat16", accumulator="h100-bf16", out_dtype="bfloat16", device="cuda")
-c = lowbit.matmul(a, b, "bfloat16", "bfloat16", accumulator="h100-bf16", out_dtype="bfloat16")
+g = lowbit.matmul(a, b, "bfloat16", "bfloat16", accumulator=P.h100_bf16(split_k=1), out_dtype="bfloat16", device="cuda")
+c = lowbit.matmul(a, b, "bfloat16", "bfloat16", accumulator=P.h100_bf16(split_k=1), out_dtype="bfloat16")
 bad += int((g.view(np.uint16) != c.view(np.uint16)).sum())
 print("MISMATCHES", bad)
 """
@@ -473,10 +484,10 @@ def preset_for(c):
         if prm.get("fp16_accumulation") or prm.get("compute") == "16F":
             return FMT[fam], P.h100_fp16(acc="float16", M=c["M"], N=c["N"], K=c["K"]), "float16"
         preset = P.h100_fp16 if fam == "f16" else P.h100_bf16
-        acc = preset() if path == "triton_dot" else preset(M=c["M"], N=c["N"], K=c["K"])  # cuBLAS: by shape
+        acc = preset(library="triton") if path == "triton_dot" else preset(M=c["M"], N=c["N"], K=c["K"])  # cuBLAS: by shape
         return FMT[fam], acc, "float32" if c["out_dtype"] == "uint32" else FMT[fam]
     if fam == "f32" and path == "torch_matmul" and prm == {"allow_tf32": False}:
-        return "float32", P.h100_fp32(c["K"], P.H100_FP32_CUBLAS_SLICES[(c["M"], c["N"], c["K"])]), "float32"
+        return "float32", P.h100_fp32(c["M"], c["N"], c["K"]), "float32"
     if fam == "f32" and path == "triton_dot":
         return "float32", P.h100_tf32_triton(32, prm["input_precision"]), "float32"
     if fam == "f32" and path == "torch_matmul" and prm == {"allow_tf32": True}:
@@ -484,7 +495,8 @@ def preset_for(c):
             return None
         return "float32", P.h100_tf32(c["M"], c["N"], c["K"]), "float32"
     if fam == "e4m3" and path == "scaled_mm":
-        return "float8_e4m3fn", accumulator("h100-fp8", fast_accum=prm["fast_accum"]), "float32"
+        return "float8_e4m3fn", accumulator("h100-fp8", fast_accum=prm["fast_accum"], M=c["M"], N=c["N"],
+                                            K=c["K"]), "float32"
     if fam == "e4m3" and path == "triton_dot":
         imp = prm.get("max_num_imprecise_acc")
         return "float8_e4m3fn", accumulator("h100-fp8-triton", block_k=prm["block_k"],
@@ -539,8 +551,9 @@ def test_float32_chain_at_the_ends_of_its_range():
     assert np.array_equal(rec["a"], a) and np.array_equal(rec["b"], b)
     fa, fb = A.view(np.uint32), B.view(np.uint32)
     diag = np.arange(len(names))
-    runs = {"bf16_torch_mm_out_f32": (a, b, "bfloat16", P.h100_bf16(), "float32"),
-            "bf16_torch_matmul": (a, b, "bfloat16", P.h100_bf16(), "bfloat16"),
+    bf16 = P.h100_bf16(M=64, N=64, K=64)  # the probe's cuBLAS GEMM: 64×64×64, recorded unsplit
+    runs = {"bf16_torch_mm_out_f32": (a, b, "bfloat16", bf16, "float32"),
+            "bf16_torch_matmul": (a, b, "bfloat16", bf16, "bfloat16"),
             "bf16_triton_bk32": (a, b, "bfloat16", P.h100_bf16_triton(32), "float32"),
             "bf16_triton_bk64": (a, b, "bfloat16", P.h100_bf16_triton(64), "float32"),
             "f32_triton_tf32_bk32": (fa, fb, "float32", P.h100_tf32_triton(32, "tf32"), "float32"),
@@ -555,3 +568,92 @@ def test_float32_chain_at_the_ends_of_its_range():
             loose = lowbit.matmul(x, y, fmt, fmt, accumulator=free, out_dtype=out).view(view)[diag, diag]
             n_teeth += int(np.count_nonzero(loose != rec[f"out_{key}"]))
     assert n_teeth >= 5 * 5
+
+
+# --------------------------------------------------------------------------------------
+# No silent wrong bits: shape-dependent presets take the GEMM's shape, or refuse
+# --------------------------------------------------------------------------------------
+def test_fp32_by_name_at_every_recorded_shape_and_no_guess_from_k(rec):
+    """``h100-fp32`` by name takes M, N, K from the operands (or M=, N= for the 16×16 outputs
+    kept of 1024² GEMMs): every recorded case, every output.  The old K-only lookup (the 64×64
+    slice length for any M, N) is wrong on 128×128×64 and 1024×1024×4096 — shown here on the
+    recorded bits — and K alone is now refused."""
+    meta, ops, outs = rec
+    cs = [c for c in meta["cases"] if c["fam"] == "f32" and c["params"] == {"allow_tf32": False}]
+    assert len(cs) == 29
+    for c in cs:
+        a, b = operands(ops, c)
+        want = outs[f"out_{c['id']}"]
+        assert mismatches(f32_matmul(a, b, "h100-fp32", c["M"], c["N"]), want) == 0, c["id"]
+        if c["M"] != 64 and c["dist"] == "normal":
+            k_only = P.h100_fp32(K=c["K"], slice_k=P.H100_FP32_CUBLAS_SLICES[(64, 64, c["K"])]
+                                 if (64, 64, c["K"]) in P.H100_FP32_CUBLAS_SLICES else 64)
+            assert mismatches(f32_matmul(a, b, k_only), want) > 0, c["id"]
+    # partial operands without the GEMM's M, N: their own shape (16×16×4096) was not recorded
+    (c,) = [c for c in cs if (c["M"], c["K"], c["dist"]) == (1024, 4096, "normal")]
+    a, b = operands(ops, c)
+    with pytest.raises(ValueError, match="shape M=16, N=16, K=4096 was not recorded"):
+        f32_matmul(a, b, "h100-fp32")
+
+
+def test_cublas_presets_by_name_refuse_unknown_shapes_instead_of_one_chain():
+    x = np.full((8, 300), 0x3C00, np.uint16)
+    for name, fmt in (("h100-fp16", "float16"), ("h100-bf16", "bfloat16")):
+        with pytest.raises(ValueError, match=f"{name}: shape M=8, N=8, K=300 was not recorded"):
+            lowbit.matmul(x, x.T.copy(), fmt, fmt, accumulator=name)
+    e = np.full((8, 300), 0x38, np.uint8)
+    with pytest.raises(ValueError, match="h100-fp8: shape M=8, N=8, K=300 .* was not recorded"):
+        lowbit.matmul(e, e.T.copy(), "float8_e4m3fn", "float8_e4m3fn", accumulator="h100-fp8")
+    # K <= 128 is one split granule: no split can differ, any M, N
+    assert lowbit.matmul(e[:, :96], e[:, :96].T.copy(), "e4m3", "e4m3", accumulator="h100-fp8")[0, 0] == 96
+    with pytest.raises(ValueError, match="K=100 does not fit the operands"):
+        lowbit.matmul(e, e.T.copy(), "e4m3", "e4m3", accumulator="h100-fp8", K=100)
+    with pytest.raises(ValueError, match="M=4 does not fit the operands"):
+        lowbit.matmul(e, e.T.copy(), "e4m3", "e4m3", accumulator="h100-fp8", M=4)
+
+
+def test_check_gemm_never_names_a_preset_that_is_wrong_on_the_whole_gemm(rec):
+    """Every preset ``lowbit check --gemm`` names as reproducing all sampled mismatches of a
+    recorded cuBLAS FP32 output (checked against Triton's ieee chain) reproduces the whole
+    recorded output; the right one (h100-fp32 at the GEMM's shape) is among them."""
+    from lowbit.gemm_check import check_gemm
+
+    meta, ops, outs = rec
+    for c in [c for c in meta["cases"] if c["fam"] == "f32" and c["params"] == {"allow_tf32": False}
+              and c["M"] == 128 and c["K"] == 64]:  # at K=32 one slice: Triton's chain is right
+        a, b = operands(ops, c)
+        want = outs[f"out_{c['id']}"]
+        res = check_gemm(a, b, want.view(np.float32), "float32", "float32",
+                         P.h100_tf32_triton(32, "ieee"))
+        assert not res.ok
+        full = [k for k, v in res.explained_by.items() if v == res.sampled]
+        assert f"h100-fp32 at M=128, N=128, K={c['K']}" in full
+        from lowbit.gemm_check import alternatives
+
+        alts = alternatives(P.h100_tf32_triton(32, "ieee"), "float32", "float32", (c["M"], c["N"], c["K"]))
+        for label in full:
+            assert mismatches(f32_matmul(a, b, alts[label]), want) == 0, label
+
+
+def test_int32_output_wraps_as_a_twos_complement_accumulator():
+    """out_dtype='int32': the exact sum modulo 2^32 (Python integers as the reference), past
+    2^31 too, where float32 is long inexact."""
+    K = 140_000
+    a = np.full((2, K), -128, np.int8)
+    b = np.full((K, 3), -128, np.int8)
+    b[:, 1] = 127
+    b[::7, 2] = 1
+    got = lowbit.matmul(a, b, "int8", "int8", accumulator="h100-int8", out_dtype="int32")
+    for j in range(3):
+        exact = sum(int(-128) * int(v) for v in b[:, j])
+        wrapped = (exact + 2**31) % 2**32 - 2**31
+        assert int(got[0, j]) == wrapped and int(got[1, j]) == wrapped
+        assert (exact != wrapped) == (j < 2)  # columns 0, 1 are past ±2^31: the wrap is exercised
+    assert int(got[0, 0]) != int(lowbit.matmul(a, b, "int8", "int8", accumulator="exact")[0, 0])
+    with pytest.raises(ValueError, match="out_dtype='int32' takes integer operands"):
+        lowbit.matmul(np.zeros((1, 2), np.uint8), np.zeros((2, 1), np.uint8), "e4m3", "e4m3",
+                      accumulator="exact", out_dtype="int32")
+    with pytest.raises(ValueError, match="takes no scales"):
+        lowbit.matmul(a[:, :4], b[:4], "int8", "int8", accumulator="exact", out_dtype="int32", scale_a=2.0)
+    with pytest.raises(ValueError, match="exact integer GEMM"):
+        lowbit.matmul(a[:, :4], b[:4], "int8", "int8", accumulator="ieee", out_dtype="int32")

@@ -356,7 +356,7 @@ def test_fused_block_with_huge_frac_bits_is_exact(fa, fb):
     assert np.array_equal(got.view(np.int32), want.view(np.int32))
     # and that the comparison has teeth: the H100 step is not exact on the same data
     if fa == fb == "float8_e4m3fn":
-        assert not np.array_equal(lowbit.matmul(a, b, fa, fb, accumulator="h100-fp8"), want)
+        assert not np.array_equal(lowbit.matmul(a, b, fa, fb, accumulator=accumulator("h100-fp8", split_k=1)), want)
 
 
 # ------------------------------------------------------------------------------------
@@ -387,9 +387,13 @@ def test_dot_is_the_one_by_one_matmul():
 def test_accumulator_builder_and_presets():
     assert accumulator("exact") == Exact()
     assert accumulator("ieee", order="chunked", chunk=8) == IEEE(order="chunked", chunk=8)
-    h = accumulator("h100-fp8", fast_accum=False)
+    h = accumulator("h100-fp8", fast_accum=False, split_k=1)
     assert (h.block_size, h.frac_bits, h.sum_bits, h.promote_every) == (32, 13, 14, 128)
-    assert accumulator("h100-fp8", fast_accum=True).promote_every is None
+    assert accumulator("h100-fp8", fast_accum=True, split_k=1).promote_every is None
+    # without split_k or a shape, cuBLASLt's K order is not fixed yet: lowbit.matmul fixes it by shape
+    by = accumulator("h100-fp8", fast_accum=True)
+    assert isinstance(by, lowbit.mac.ByShape) and by.formats == ("float8_e4m3fn", "float8_e5m2")
+    assert by.for_shape(64, 64, 16384).split_k == 6 and by.for_shape(64, 64, 4096).split_k == 1
     t = accumulator("h100-fp8-triton", block_k=128, max_num_imprecise_acc=40)
     assert (t.promote_every, t.promote_chunk) == (64, 128)
     assert accumulator(h) is h
@@ -474,7 +478,7 @@ def test_float16_output_and_nan_bits():
     for fmt, preset, nan_code in (("float16", "h100-fp16", 0x7E01), ("bfloat16", "h100-bf16", 0x7FC1)):
         h = np.arange(0x3C00, 0x3C00 + 64, dtype=np.uint16).reshape(8, 8)
         h[0, 0] = nan_code  # a NaN operand: row 0 and column 0 of h @ h are NaN
-        out = lowbit.matmul(h, h, fmt, fmt, accumulator=preset, out_dtype=fmt).view(np.uint16)
+        out = lowbit.matmul(h, h, fmt, fmt, accumulator=accumulator(preset, split_k=1), out_dtype=fmt).view(np.uint16)
         assert (out[0] == 0x7FFF).all() and (out[:, 0] == 0x7FFF).all()
         assert not np.isnan(out[1:, 1:].view(np.float16 if fmt == "float16" else ml_dtypes.bfloat16)).any()
 
@@ -493,8 +497,9 @@ def test_presets_registry():
     assert accumulator("h100-fp16", acc="float16", M=64, N=64, K=1000).split_reduce == "float16"
     # by name through lowbit.matmul: h100-bf16 on bfloat16 codes equals the preset object
     x = np.arange(0x3F80, 0x3F80 + 48, dtype=np.uint16).reshape(3, 16)
-    assert np.array_equal(lowbit.matmul(x, x.T.copy(), "bfloat16", "bfloat16", accumulator="h100-bf16"),
-                          lowbit.matmul(x, x.T.copy(), "bfloat16", "bfloat16", accumulator=P.h100_bf16()))
+    assert np.array_equal(lowbit.matmul(x, x.T.copy(), "bfloat16", "bfloat16", accumulator="h100-bf16", M=64, N=64),
+                          lowbit.matmul(x, x.T.copy(), "bfloat16", "bfloat16",
+                                        accumulator=P.h100_bf16(M=64, N=64, K=16)))
 
 
 def test_preset_refuses_formats_it_does_not_cover():

@@ -77,7 +77,7 @@ def test_split_k_shape_is_not_the_unsplit_chain():
     """Without split_k the 16×16×16384 fast case fails: the probe can tell them apart."""
     case = next(c for c in SCALED if c["K"] == 16384 and c["fast_accum"])
     with pytest.raises(AssertionError):
-        _check(case, accumulator("h100-fp8", fast_accum=True))
+        _check(case, accumulator("h100-fp8", fast_accum=True, split_k=1))
 
 
 def _tid(c):
@@ -189,6 +189,10 @@ def test_split_k_probe(case):
     # the preset's table of recorded shapes gives the same split
     by_shape = accumulator("h100-fp8", fast_accum=case["fast_accum"], M=case["M"], N=case["N"], K=case["K"])
     assert by_shape.split_k == acc.split_k and by_shape.for_k == case["K"]
+    # by name, the 8×8 outputs kept of the M×N GEMM: its M, N fix the split
+    named = lowbit.matmul(a, b, "e4m3", "e4m3", accumulator=accumulator("h100-fp8", fast_accum=case["fast_accum"]),
+                          M=case["M"], N=case["N"])
+    assert np.array_equal(named.view(np.int32), SNPZ[f"c{case['id']}_out_bits"])
     if _split_of(case) > 1:  # the split is visible in the data
-        plain = lowbit.matmul(a, b, "e4m3", "e4m3", accumulator=accumulator("h100-fp8", fast_accum=True))
+        plain = lowbit.matmul(a, b, "e4m3", "e4m3", accumulator=accumulator("h100-fp8", fast_accum=True, split_k=1))
         assert not np.array_equal(plain.view(np.int32), SNPZ[f"c{case['id']}_out_bits"])

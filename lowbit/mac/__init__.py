@@ -9,6 +9,7 @@ accumulation), ``h100-bf16``, ``h100-fp16-triton``, ``h100-bf16-triton``, ``h100
 
 from .accumulators import (  # noqa: F401
     IEEE,
+    ByShape,
     ROUNDINGS,
     Exact,
     FusedBlock,
@@ -20,5 +21,5 @@ from .api import dot, matmul  # noqa: F401
 from .mx import mx_matmul  # noqa: F401
 from .registry import KINDS, PRESETS, accumulator  # noqa: F401
 
-__all__ = ["matmul", "dot", "accumulator", "mx_matmul", "Exact", "IEEE", "FusedBlock", "KINDS", "PRESETS",
+__all__ = ["matmul", "dot", "accumulator", "mx_matmul", "Exact", "IEEE", "FusedBlock", "ByShape", "KINDS", "PRESETS",
            "ROUNDINGS", "h100_fp8", "h100_fp8_triton", "h100_mma_sync_f16"]

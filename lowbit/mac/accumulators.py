@@ -330,6 +330,46 @@ class FusedBlock:
                 )
 
 
+@dataclass(frozen=True, repr=False)
+class ByShape:
+    """A preset whose K order the library picks per GEMM shape, not fixed yet.
+
+    cuBLAS and cuBLASLt choose a kernel (and with it split-K slices, the k-tile the mainloop
+    starts with, stream-K tiles) from M, N and K.  A cuBLAS preset built without a shape and
+    without explicit schedule knobs is this placeholder: :func:`lowbit.matmul` fixes it with
+    :meth:`for_shape` from the operands' M, N, K (or the ``M=, N=, K=`` it is given for
+    partial operands) — never by silently running one chain over K.
+
+    ``preset``: the preset's name; ``params``: its other parameters, as sorted (name, value)
+    pairs; ``formats``: the operand formats the preset covers.
+    """
+
+    preset: str
+    params: tuple = ()
+    formats: tuple | None = None
+    kind: str = dataclasses.field(default="by-shape", init=False)
+
+    def for_shape(self, M: int, N: int, K: int):
+        """The preset's accumulator for the GEMM M×K · K×N (raises ValueError where the shape's
+        schedule is not known, naming what to pass instead).  An empty GEMM (M, N or K zero)
+        has no sums to order: every output is the accumulator's starting +0, as ``exact``."""
+        from .registry import accumulator
+
+        if 0 in (M, N, K):
+            return Exact(formats=self.formats, preset=self.preset)
+        return accumulator(self.preset, **dict(self.params), M=int(M), N=int(N), K=int(K))
+
+    def __repr__(self):
+        extra = "".join(f", {k}={v!r}" for k, v in self.params)
+        return f"ByShape({self.preset!r}{extra})"
+
+
+def by_shape(preset: str, formats: tuple, **params) -> ByShape:
+    """The :class:`ByShape` placeholder of ``preset`` (covering operand ``formats``) with these
+    parameters (defaults dropped by the caller)."""
+    return ByShape(preset, tuple(sorted(params.items())), formats)
+
+
 # ------------------------------------------------------------------------------------
 # Presets: settings of fused-block
 # ------------------------------------------------------------------------------------
@@ -349,8 +389,8 @@ H100_FP8_CUBLASLT_SPLIT.update({(m, m, k, f): 1 for (m, k) in ((1024, 1024), (10
                                 for f in (False, True)})
 
 
-def h100_fp8(fast_accum: bool = False, split_k: int = 1, M: int | None = None, N: int | None = None,
-             K: int | None = None) -> FusedBlock:
+def h100_fp8(fast_accum: bool = False, split_k: int | None = None, M: int | None = None, N: int | None = None,
+             K: int | None = None) -> "FusedBlock | ByShape":
     """``torch._scaled_mm`` (cuBLASLt) on an NVIDIA H100 with FP8 operands, float32 accumulation.
 
     Rule (``shared/hardware/h100/README.md``, read from recorded GEMMs, confirmed by the
@@ -363,8 +403,10 @@ def h100_fp8(fast_accum: bool = False, split_k: int = 1, M: int | None = None, N
     ``fast_accum=False`` restarts the chain every 128 elements of K and adds each partial
     into a float32 accumulator (IEEE add, nearest even).  ``split_k=S``: K cut into S
     contiguous slices of whole 128-element tiles, each accumulated as above, the float32
-    partials added in slice order — cuBLASLt picks this by shape, lowbit cannot guess it;
-    ``M, N, K`` (a recorded shape, ``H100_FP8_CUBLASLT_SPLIT``) look it up instead.
+    partials added in slice order — cuBLASLt picks this by shape: ``M, N, K`` (a recorded
+    shape, ``H100_FP8_CUBLASLT_SPLIT``; any shape with K <= 128, one granule) look it up.
+    With neither ``split_k`` nor a shape the preset is a :class:`ByShape` that
+    :func:`lowbit.matmul` fixes from the operands' shape (or its ``M=, N=, K=``).
     :func:`lowbit.matmul` then multiplies by fl32(scale_a·scale_b) (nearest even) and rounds
     to bfloat16 when asked.  Specials: a NaN operand, Inf·0 or +Inf−Inf give NaN with bits
     0x7FFFFFFF; Inf·finite gives the signed infinity; a zero result is +0 (also −0·−0).
@@ -393,15 +435,22 @@ def h100_fp8(fast_accum: bool = False, split_k: int = 1, M: int | None = None, N
     if not isinstance(fast_accum, bool):
         raise TypeError(f"h100-fp8: fast_accum must be True or False, got {fast_accum!r}")
     if not (M is None and N is None and K is None):
-        if split_k != 1 or None in (M, N, K):
+        if split_k is not None or None in (M, N, K):
             raise ValueError("h100-fp8: M, N, K look up cuBLASLt's split-K for a recorded shape; give all three "
                              "and no split_k")
+        for knob, v in (("M", M), ("N", N), ("K", K)):
+            _check_int("h100-fp8", knob, v, 1)
         key = (M, N, K, fast_accum)
+        if K <= 128:
+            # one 128-element split granule: every split-K cut is a single slice
+            return dataclasses.replace(h100_fp8(fast_accum, 1), for_k=K)
         if key not in H100_FP8_CUBLASLT_SPLIT:
             raise ValueError(f"h100-fp8: shape M={M}, N={N}, K={K} with fast_accum={fast_accum} was not recorded "
                              f"(cuBLASLt's split-K is per shape); recorded (M, N, K, fast_accum): "
-                             f"{sorted(H100_FP8_CUBLASLT_SPLIT)}; or pass split_k=")
+                             f"{sorted(H100_FP8_CUBLASLT_SPLIT)}; or pass split_k= (1: one chain over K)")
         return dataclasses.replace(h100_fp8(fast_accum, H100_FP8_CUBLASLT_SPLIT[key]), for_k=K)
+    if split_k is None:
+        return by_shape("h100-fp8", H100_FP8_FORMATS, **({"fast_accum": True} if fast_accum else {}))
     return FusedBlock(block_size=32, frac_bits=13, align="operands", term_rounding="toward_zero",
                       acc_rounding="toward_zero", acc_in_max=True, sum_bits=14,
                       sum_rounding="toward_zero", promote_every=None if fast_accum else 128,
@@ -432,12 +481,12 @@ def h100_fp8_triton(block_k: int = 32, max_num_imprecise_acc: int | None = None)
     if block_k % 32:
         raise ValueError(f"h100-fp8-triton: block_k={block_k} must be a multiple of 32 (one FP8 wgmma step)")
     if max_num_imprecise_acc is None or max_num_imprecise_acc == -1:
-        return dataclasses.replace(h100_fp8(fast_accum=True), preset="h100-fp8-triton")
+        return dataclasses.replace(h100_fp8(fast_accum=True, split_k=1), preset="h100-fp8-triton")
     _check_int("h100-fp8-triton", "max_num_imprecise_acc", max_num_imprecise_acc, 0, block_k, none_ok=True)
     if max_num_imprecise_acc < 32:
         return h100_mma_sync_f16()
     every = -(-max_num_imprecise_acc // 32) * 32  # Triton counts whole wgmma steps of 32
-    return dataclasses.replace(h100_fp8(fast_accum=True), promote_every=every, promote_chunk=block_k,
+    return dataclasses.replace(h100_fp8(fast_accum=True, split_k=1), promote_every=every, promote_chunk=block_k,
                                preset="h100-fp8-triton")
 
 
@@ -466,4 +515,4 @@ def h100_mma_sync_f16() -> FusedBlock:
                       preset="h100-fp8-triton")
 
 
-Accumulator = Exact | IEEE | FusedBlock
+Accumulator = Exact | IEEE | FusedBlock | ByShape

@@ -21,13 +21,13 @@ import numpy as np
 
 from ..formats import format as lookup
 from . import kernels as K
-from .accumulators import IEEE_FORMATS, ROUNDINGS, Exact, FusedBlock, IEEE
+from .accumulators import IEEE_FORMATS, ROUNDINGS, ByShape, Exact, FusedBlock, IEEE
 from .operands import (FINITE, codes_for_kernel, float32_table, has_special, tables, tf32x3_operands,
                        values32)
 from .registry import accumulator as build
 from .steps import NO_EXPONENT
 
-OUT_DTYPES = ("float32", "float16", "bfloat16")
+OUT_DTYPES = ("float32", "float16", "bfloat16", "int32")
 DEVICES = ("cpu", "cuda")
 WIDE = ("float32",)  # operand formats above 16 bits: a table of their distinct values
 TF32_FRAC_BITS = 10
@@ -58,7 +58,7 @@ def _device(device) -> str:
 
 
 def matmul(a_codes, b_codes, a_format, b_format, *, accumulator, scale_a=1.0, scale_b=1.0,
-           out_dtype="float32", device="cpu") -> np.ndarray:
+           out_dtype="float32", device="cpu", M=None, N=None, K=None) -> np.ndarray:
     """C = (A @ B) · scale_a · scale_b with A (M×K) and B (K×N) given as element codes.
 
     Args:
@@ -74,9 +74,16 @@ def matmul(a_codes, b_codes, a_format, b_format, *, accumulator, scale_a=1.0, sc
       scale_a, scale_b: per-tensor scales, taken as float32; the float32 accumulator is
         multiplied by fl32(scale_a · scale_b), rounded to nearest even.
       out_dtype: ``"float32"``, ``"float16"`` (numpy float16) or ``"bfloat16"`` (an
-        ml_dtypes bfloat16 array): the scaled float32 rounded to nearest even.
+        ml_dtypes bfloat16 array): the scaled float32 rounded to nearest even.  ``"int32"``
+        (integer operands, ``exact`` accumulators such as ``h100-int8``, no scales): the
+        exact integer sum wrapped to 32-bit two's complement, as ``torch._int_mm``'s int32
+        accumulator returns it (float32 is inexact past 2^24).
       device: ``"cpu"`` (Numba, parallel over outputs) or ``"cuda"`` (Numba's CUDA target,
         ``fused-block`` accumulators only; bit-identical to the CPU path).
+      M, N, K: the shape of the whole GEMM when the operands are only some rows of A and
+        columns of B (a preset whose K order the library picks by shape, such as
+        ``h100-bf16``, needs it then); default: the operands' own M, N, K.  K must equal
+        the operands' K; M and N must be at least their rows and columns.
 
     Returns:
       An M×N array of ``out_dtype``.
@@ -87,11 +94,70 @@ def matmul(a_codes, b_codes, a_format, b_format, *, accumulator, scale_a=1.0, sc
       TypeError: non-integer codes, unknown accumulator parameter, non-numeric scale.
       RuntimeError: ``device="cuda"`` where numba.cuda finds no GPU.
     """
-    acc = build(accumulator)
+    acc = for_operands(accumulator, a_codes, b_codes, a_format, b_format, M, N, K)
     sa, sb = _scale(scale_a, "scale_a"), _scale(scale_b, "scale_b")
     odt = _out_dtype(out_dtype)
+    if odt == "int32":
+        return _int32_matmul(a_codes, b_codes, a_format, b_format, acc, sa, sb, _device(device))
     out = accumulate(a_codes, b_codes, a_format, b_format, acc, _device(device))
     return epilogue(out, sa, sb, odt, acc)
+
+
+def gemm_shape(a_codes, b_codes, M=None, N=None, K=None) -> tuple[int, int, int]:
+    """The whole GEMM's (M, N, K): the operands' own, or the given ones for partial operands
+    (checked: K equal to the operands' K, M and N at least their rows and columns)."""
+    a_shape, b_shape = np.shape(a_codes), np.shape(b_codes)
+    if len(a_shape) != 2 or len(b_shape) != 2:
+        raise ValueError(f"matmul needs 2-D operands: a has shape {a_shape}, b has shape {b_shape}")
+    rows, k, cols = a_shape[0], a_shape[1], b_shape[1]
+    shape = []
+    for name, given, own in (("M", M, rows), ("N", N, cols), ("K", K, k)):
+        if given is None:
+            shape.append(own)
+            continue
+        if isinstance(given, (bool, np.bool_)) or not isinstance(given, (int, np.integer)) or given < 1:
+            raise ValueError(f"{name}={given!r} is not allowed; allowed: an int >= 1 (the whole GEMM's {name})")
+        if (name == "K" and given != own) or given < own:
+            allowed = f"K={own}, the operands' K" if name == "K" else f"at least the operands' {own}"
+            raise ValueError(f"{name}={given} does not fit the operands ({a_shape} x {b_shape}); allowed: {allowed}")
+        shape.append(int(given))
+    return tuple(shape)
+
+
+def for_operands(accumulator, a_codes, b_codes, a_format, b_format, M=None, N=None, K=None):
+    """The accumulator (name or object) fixed for this GEMM: a :class:`ByShape` preset gets its
+    schedule for the whole GEMM's M, N, K (:func:`gemm_shape`), after its operand formats are
+    checked; other accumulators pass through (the shape checked)."""
+    acc = build(accumulator)
+    shape = gemm_shape(a_codes, b_codes, M, N, K)
+    if not isinstance(acc, ByShape):
+        return acc
+    _check_covered(acc, lookup(a_format), lookup(b_format))
+    return acc.for_shape(*shape)
+
+
+def _int32_matmul(a_codes, b_codes, a_format, b_format, acc, sa, sb, device) -> np.ndarray:
+    """The exact integer sum of integer codes, wrapped to int32 two's complement (``torch._int_mm``)."""
+    fa, fb = lookup(a_format), lookup(b_format)
+    for f, name in ((fa, "a_format"), (fb, "b_format")):
+        if not f.is_int or f.frac_bits:
+            raise ValueError(f"out_dtype='int32' takes integer operands (int8, int4, ...); {name}={f.name!r} is not one")
+    if not isinstance(acc, Exact):
+        raise ValueError(f"out_dtype='int32' is the integer accumulator of an exact integer GEMM (h100-int8, exact); "
+                         f"got accumulator {getattr(acc, 'preset', None) or acc.kind!r}")
+    if sa != 1 or sb != 1:
+        raise ValueError(f"out_dtype='int32' takes no scales (torch._int_mm has none); got scale_a={float(sa)}, "
+                         f"scale_b={float(sb)}; allowed: 1")
+    if device != "cpu":
+        raise ValueError("out_dtype='int32' runs on device='cpu' only")
+    a, b = np.asarray(a_codes), np.asarray(b_codes)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"shapes do not match: a is {a.shape} (M×K), b is {b.shape} (K×N)")
+    _check_covered(acc, fa, fb)
+    va = tables(fa).sig[codes_for_kernel(a, fa, "a_codes")]  # the codes' integers, int64
+    vb = tables(fb).sig[codes_for_kernel(b, fb, "b_codes")]
+    # |product| <= 2^30 for formats of at most 16 bits and K < 2^32: the int64 sum is exact
+    return (va @ vb).astype(np.int32)  # two's-complement wrap, modulo 2^32
 
 
 def epilogue(acc32: np.ndarray, scale_a: np.float32, scale_b: np.float32, out_dtype: str, acc) -> np.ndarray:

@@ -293,14 +293,14 @@ def fma32_part(a, b, threads: int = 128) -> np.ndarray:
     return out.copy_to_host()
 
 
-def matmul(a_codes, b_codes, a_format, b_format, *, accumulator) -> np.ndarray:
+def matmul(a_codes, b_codes, a_format, b_format, *, accumulator, M=None, N=None, K=None) -> np.ndarray:
     """The float32 accumulator of :func:`lowbit.matmul` (``device="cuda"``), without scales.
 
     NaN results carry ``accumulator.nan_bits``.  Raises RuntimeError where no CUDA GPU is
     found, ValueError / TypeError as :func:`lowbit.matmul` for bad operands, and ValueError
-    for accumulators other than fused-block.
+    for accumulators other than fused-block.  ``M, N, K``: as :func:`lowbit.matmul`.
     """
-    from .api import accumulate
-    from .registry import accumulator as build
+    from .api import accumulate, for_operands
 
-    return accumulate(a_codes, b_codes, a_format, b_format, build(accumulator), "cuda")
+    acc = for_operands(accumulator, a_codes, b_codes, a_format, b_format, M, N, K)
+    return accumulate(a_codes, b_codes, a_format, b_format, acc, "cuda")

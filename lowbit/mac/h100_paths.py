@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .accumulators import Exact, FusedBlock
+from .accumulators import ByShape, Exact, FusedBlock, by_shape
 
 H100_NAN_BITS = 0x7FFFFFFF
 LIBRARIES = ("cublas", "triton")
@@ -77,9 +77,9 @@ def _check_library(name, library):
         raise ValueError(f"{name}: library={library!r} is not allowed; allowed: {', '.join(map(repr, LIBRARIES))}")
 
 
-def h100_fp16(library: str = "cublas", split_k: int = 1, acc: str = "float32", M: int | None = None,
+def h100_fp16(library: str = "cublas", split_k: int | None = None, acc: str = "float32", M: int | None = None,
               N: int | None = None, K: int | None = None, slice_k: int | None = None,
-              k_tile: int | None = None) -> FusedBlock:
+              k_tile: int | None = None) -> FusedBlock | ByShape:
     """FP16 × FP16 with a float32 accumulator on an H100: cuBLAS (``torch.matmul``,
     ``torch.mm(..., out_dtype=torch.float32)``, ``cublasGemmEx`` with CUBLAS_COMPUTE_32F) and
     Triton ``tl.dot`` with a float32 accumulator.
@@ -104,16 +104,18 @@ def h100_fp16(library: str = "cublas", split_k: int = 1, acc: str = "float32", M
     ``torch.matmul`` cases.  Which shapes make cuBLAS split K (and into how many slices) is
     cuBLAS's heuristic: recorded split_k=1 for 64×64 with K ≤ 1000 and 1024×1024 with K ∈
     {1024, 4096}; other shapes are not known.  ``M, N, K`` (a recorded shape, in
-    ``H100_F16_CUBLAS_SPLIT``) look the split up instead of ``split_k``.
+    ``H100_F16_CUBLAS_SPLIT``) look the split up instead of ``split_k``; with neither (cuBLAS)
+    the preset is a :class:`lowbit.mac.accumulators.ByShape` that :func:`lowbit.matmul` fixes
+    from the operands' shape (``split_k=1`` states one chain over K yourself).
 
     ``acc="float16"``: cuBLAS with a float16 accumulator (``torch.backends.cuda.matmul.
     allow_fp16_accumulation``, ``cublasGemmEx`` with CUBLAS_COMPUTE_16F): see
     :func:`h100_fp16_acc16` (``M, N, K`` or ``slice_k, k_tile`` choose its K order).
     """
     if acc == "float16":
-        if library != "cublas" or split_k != 1:
+        if library != "cublas" or split_k is not None:
             raise ValueError("h100-fp16: acc='float16' is cuBLAS's float16-accumulating GEMM; its split-K is "
-                             "chosen by M, N, K or slice_k (allowed: library='cublas', split_k=1); Triton's float16 "
+                             "chosen by M, N, K or slice_k (allowed: library='cublas', no split_k); Triton's float16 "
                              "accumulator is 'h100-fp16-triton' with acc='float16'")
         return h100_fp16_acc16(M, N, K, slice_k, k_tile)
     if acc != "float32":
@@ -122,6 +124,10 @@ def h100_fp16(library: str = "cublas", split_k: int = 1, acc: str = "float32", M
         raise ValueError("h100-fp16: slice_k and k_tile choose the K order of acc='float16' only; "
                          "with a float32 accumulator pass split_k, or M, N, K")
     _check_library("h100-fp16", library)
+    if library == "cublas" and split_k is None and None in (M, N, K):
+        if (M, N, K) != (None, None, None):
+            raise ValueError("h100-fp16: M, N, K look up cuBLAS's split-K for a recorded shape; give all three")
+        return by_shape("h100-fp16", ("float16",))
     split_k, K = _recorded_split("h100-fp16", library, split_k, M, N, K)
     return dataclasses.replace(_split(_tensor_core(16, "float16", "h100-fp16"), "h100-fp16", library, split_k),
                                for_k=K)
@@ -135,10 +141,11 @@ H100_F16_CUBLAS_SPLIT.update({(64, 64, 4096): 3, (1024, 1024, 1024): 1, (1024, 1
 
 
 def _recorded_split(name, library, split_k, M, N, K):
-    """(split_k, K) from the GEMM's recorded shape M, N, K (cuBLAS), or split_k as given."""
+    """(split_k, K) from the GEMM's recorded shape M, N, K (cuBLAS), or split_k as given
+    (None: 1, Triton's single chain)."""
     if M is None and N is None and K is None:
-        return split_k, None
-    if library != "cublas" or split_k != 1 or None in (M, N, K):
+        return (1 if split_k is None else split_k), None
+    if library != "cublas" or split_k is not None or None in (M, N, K):
         raise ValueError(f"{name}: M, N, K look up cuBLAS's split-K for a recorded shape; give all three, "
                          "with library='cublas' and no split_k")
     if (M, N, K) not in H100_F16_CUBLAS_SPLIT:
@@ -147,8 +154,8 @@ def _recorded_split(name, library, split_k, M, N, K):
     return H100_F16_CUBLAS_SPLIT[(M, N, K)], K
 
 
-def h100_bf16(library: str = "cublas", split_k: int = 1, M: int | None = None, N: int | None = None,
-              K: int | None = None) -> FusedBlock:
+def h100_bf16(library: str = "cublas", split_k: int | None = None, M: int | None = None, N: int | None = None,
+              K: int | None = None) -> FusedBlock | ByShape:
     """BF16 × BF16 with a float32 accumulator on an H100 (cuBLAS and Triton ``tl.dot``).
 
     Same step as :func:`h100_fp16` (16 products, 2^(E−25) grid, truncation toward zero, 24
@@ -160,6 +167,10 @@ def h100_bf16(library: str = "cublas", split_k: int = 1, M: int | None = None, N
     sums among the crafted probes).
     """
     _check_library("h100-bf16", library)
+    if library == "cublas" and split_k is None and None in (M, N, K):
+        if (M, N, K) != (None, None, None):
+            raise ValueError("h100-bf16: M, N, K look up cuBLAS's split-K for a recorded shape; give all three")
+        return by_shape("h100-bf16", ("bfloat16",))
     split_k, K = _recorded_split("h100-bf16", library, split_k, M, N, K)
     return dataclasses.replace(_split(_tensor_core(16, "bfloat16", "h100-bf16"), "h100-bf16", library, split_k),
                                for_k=K)
@@ -263,16 +274,17 @@ H100_FP32_CUBLAS_SLICES = {
 }
 
 
-def h100_fp32(K: int | None = None, slice_k: int | None = None) -> FusedBlock:
+def h100_fp32(M: int | None = None, N: int | None = None, K: int | None = None,
+              slice_k: int | None = None) -> FusedBlock | ByShape:
     """cuBLAS float32 GEMM without TF32 (``torch.matmul``, ``allow_tf32=False``) on an H100.
 
     No tensor core: CUDA-core kernels (``cutlass_80_simt_sgemm_*`` + ``splitKreduce_kernel``,
     ``sm80_xmma_gemm_f32f32_*_ffma``; kernels.json) that run a sequential float32 fused
     multiply-add (IEEE 754 §5.4.1, nearest even) over each slice of ``slice_k`` elements of K
     and add the slices' results in order (float32, nearest even) — split-K.  The slice length
-    is cuBLAS's choice by shape; recorded (``H100_FP32_CUBLAS_SLICES``, used when ``slice_k``
-    is None): 64×64: K 16 → 4, 32 → 32, 64 → 64, 128 → 32, 256 → 32, 1000 → 64, 4096 → 64;
-    128×128: K 32, 64 → 32; 1024×1024: K 1024, 4096 → 1024.
+    is cuBLAS's choice by shape (M, N, K); recorded (``H100_FP32_CUBLAS_SLICES``): 64×64: K 16
+    → 4, 32 → 32, 64 → 64, 128 → 32, 256 → 32, 1000 → 64, 4096 → 64; 128×128: K 32, 64 → 32;
+    1024×1024: K 1024, 4096 → 1024.
     64×64×4096 (``cutlass_80_simt_sgemm_128x32`` + split-K reduce) was read from all three of
     its recorded cases (every-code, Gaussian, heavy-tailed: 768 of 768 outputs; of 17 slice
     lengths × in-order / reversed / pairwise reduction, only 64 in order matches); the other
@@ -280,27 +292,31 @@ def h100_fp32(K: int | None = None, slice_k: int | None = None) -> FusedBlock:
     crafted probes agree, float32 overflow in the middle of an FMA chain included (Inf, then
     Inf + finite = Inf — see :func:`h100_tf32_triton` "ieee").
 
-    The accumulator does not see the operands: pass ``K`` (the GEMM's K, to look the slice
-    length up) or ``slice_k``; with ``slice_k`` alone every slice is ``slice_k`` long whatever
-    K is (split_k larger than any K's number of slices).
+    Pass the GEMM's ``M, N, K`` (all three: the slice length depends on the whole shape; K
+    alone is refused) or ``slice_k`` (with ``K`` or alone: then every slice is ``slice_k``
+    long whatever K is).  With neither the preset is a :class:`ByShape` that
+    :func:`lowbit.matmul` fixes from the operands' shape.
     """
-    if K is None and slice_k is None:
-        known = sorted({k for (m, _, k) in H100_FP32_CUBLAS_SLICES if m == 64})
-        raise ValueError("h100-fp32: cuBLAS picks the K-slice length by shape; pass K= (recorded for K in "
-                         f"{known}) or slice_k=")
-    if K is not None and (isinstance(K, bool) or not isinstance(K, int) or K < 1):
-        raise ValueError(f"h100-fp32: K={K!r} is not allowed; allowed: an int >= 1")
+    name = "h100-fp32"
+    for knob, v in (("M", M), ("N", N), ("K", K), ("slice_k", slice_k)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise ValueError(f"{name}: {knob}={v!r} is not allowed; allowed: an int >= 1")
     if slice_k is None:
-        known = sorted({k for (_, _, k) in H100_FP32_CUBLAS_SLICES})
-        slices = {k: v for (m, n, k), v in H100_FP32_CUBLAS_SLICES.items() if m == 64}
-        if K not in slices:
-            raise ValueError(f"h100-fp32: no recorded slice length for K={K}; pass slice_k (recorded K: {known})")
-        slice_k = slices[K]
-    if isinstance(slice_k, bool) or not isinstance(slice_k, int) or slice_k < 1:
-        raise ValueError(f"h100-fp32: slice_k={slice_k!r} is not allowed; allowed: an int >= 1")
+        if (M, N, K) == (None, None, None):
+            return by_shape(name, ("float32",))
+        if None in (M, N, K):
+            raise ValueError(f"{name}: cuBLAS picks the K-slice length by the whole shape; pass M=, N= and K= "
+                             f"(recorded: {sorted(H100_FP32_CUBLAS_SLICES)}) or slice_k=, not "
+                             f"M={M}, N={N}, K={K}")
+        if (M, N, K) not in H100_FP32_CUBLAS_SLICES:
+            raise ValueError(f"{name}: shape M={M}, N={N}, K={K} was not recorded (cuBLAS's split-K is per shape); "
+                             f"recorded: {sorted(H100_FP32_CUBLAS_SLICES)}; or pass slice_k=")
+        slice_k = H100_FP32_CUBLAS_SLICES[(M, N, K)]
+    elif M is not None or N is not None:
+        raise ValueError(f"{name}: give either M, N, K (a recorded shape) or slice_k (and K), not both")
     split = (1 << 31) if K is None else -(-K // slice_k)
     return dataclasses.replace(h100_tf32_triton(32, "ieee"), split_k=split, split_granule=slice_k, for_k=K,
-                               preset="h100-fp32")
+                               preset=name)
 
 
 # cuBLAS TF32 (torch allow_tf32=True) and FP16-accumulating GEMMs on the H100, per shape
@@ -386,7 +402,9 @@ def h100_tf32(M: int | None = None, N: int | None = None, K: int | None = None, 
     the slices' float32 results added in order (splitKreduce_kernel, nearest even).
 
     cuBLAS picks kernel and split per shape: pass the GEMM's ``M, N, K`` (recorded shapes in
-    ``H100_TF32_CUBLAS``) or ``slice_k`` (None: one chain) and ``k_tile`` yourself; built for
+    ``H100_TF32_CUBLAS``) or ``slice_k`` (None: one chain) and ``k_tile`` yourself; with none
+    of them the preset is a :class:`ByShape` that :func:`lowbit.matmul` fixes from the
+    operands' shape; built for
     a K, it refuses operands of another K (``for_k``) rather than slice them wrongly.
     1024×1024×4096: cuBLAS's stream-K kernel cuts the output tiles of rows 0–255 × columns
     768–1023 into 15 pieces of K (``H100_TF32_SEGMENTED``: 256 and 288 elements, added in a
@@ -403,6 +421,8 @@ def h100_tf32(M: int | None = None, N: int | None = None, K: int | None = None, 
     name = "h100-tf32"
     if segmented is not None and not isinstance(segmented, bool):
         raise TypeError(f"{name}: segmented must be None, True or False, got {segmented!r}")
+    if (M, N, K, slice_k, k_tile) == (None,) * 5:
+        return by_shape(name, ("float32",), **({} if segmented is None else {"segmented": segmented}))
     slice_k, k_tile, K = _cublas_order(name, H100_TF32_CUBLAS, M, N, K, slice_k, k_tile)
     base = dataclasses.replace(_tensor_core(8, "float32", name, sum_emax=127, sum_emin=-126),
                                input_rounding="nearest_even", k_tile=k_tile)
@@ -439,6 +459,8 @@ def h100_fp16_acc16(M: int | None = None, N: int | None = None, K: int | None = 
     vectors/hardware/h100/mma (19 shapes).  Not covered: other shapes, GPUs, versions.
     """
     name = "h100-fp16"
+    if (M, N, K, slice_k, k_tile) == (None,) * 5:
+        return by_shape(name, ("float16",), acc="float16")
     slice_k, k_tile, K = _cublas_order(name, H100_FP16ACC_CUBLAS, M, N, K, slice_k, k_tile)
     base = dataclasses.replace(
         _tensor_core(16, "float16", name, sum_bits=11, sum_rounding="nearest_even", sum_emax=15, sum_emin=-14),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from . import h100_paths as _paths
-from .accumulators import IEEE, Accumulator, Exact, FusedBlock, h100_fp8, h100_fp8_triton
+from .accumulators import IEEE, Accumulator, ByShape, Exact, FusedBlock, h100_fp8, h100_fp8_triton
 
 KINDS = {"exact": Exact, "ieee": IEEE, "fused-block": FusedBlock}
 
@@ -42,13 +42,15 @@ def accumulator(name, **params) -> Accumulator:
     ``accumulator("h100-tf32-triton", input_precision="tf32x3")``,
     ``accumulator("h100-tf32", M=64, N=64, K=4096)``,
     ``accumulator("h100-fp16", acc="float16", M=64, N=64, K=1000)``.
+    A cuBLAS preset given neither a shape nor its schedule knobs (``accumulator("h100-bf16")``)
+    is a :class:`ByShape` that :func:`lowbit.matmul` fixes from the operands' M, N, K.
     An accumulator object passes through unchanged (no parameters allowed then).
 
     Raises:
       ValueError: unknown name (the message lists kinds and presets), bad parameter value.
       TypeError: unknown parameter name (the message lists the allowed ones).
     """
-    if isinstance(name, (Exact, IEEE, FusedBlock)):
+    if isinstance(name, (Exact, IEEE, FusedBlock, ByShape)):
         if params:
             raise TypeError(f"accumulator object {name!r} takes no parameters, got {sorted(params)}")
         return name

@@ -73,6 +73,10 @@ class MXArray:
       block_size, axis: the blocking (axis as a non-negative index).
       profile, scale_rule, rounding: what produced it.
       tensor_scale: NVFP4's float32 per-tensor scale (None if not used).
+      negative_zeros: profile "microxcaling" with integer elements only: where the reference's
+        float32 output is −0 (``sign(x) · 0``: a negative x that rounds to zero without its
+        scaled value underflowing float32).  Integer element codes have no −0 of their own, so
+        the sign is kept beside them and :meth:`dequantize` writes it (None: no such zeros).
     """
 
     elements: np.ndarray
@@ -84,6 +88,7 @@ class MXArray:
     scale_rule: str = "floor"
     rounding: str = "nearest_even"
     tensor_scale: float | None = None
+    negative_zeros: np.ndarray | None = None
 
     def scale_values(self) -> np.ndarray:
         """The scales as float64 values (NaN for the NaN code)."""
@@ -106,8 +111,10 @@ class MXArray:
                 return np.moveaxis(out, -1, self.axis)
             sc_m = sc_m * np.float64(np.float32(self.tensor_scale))
         with np.errstate(over="ignore", invalid="ignore"):
-            out = (moved * sc_m).astype(np.float32)
-        return np.moveaxis(out, -1, self.axis)
+            out = np.moveaxis((moved * sc_m).astype(np.float32), -1, self.axis)
+        if self.negative_zeros is not None:
+            out[self.negative_zeros & (out == 0)] = -0.0
+        return out
 
     def _element_format(self) -> Format:
         return _element_format(self.format, self.profile)
@@ -285,7 +292,15 @@ def quantize(
         fix_nonfinite_blocks(moved, elements, scales, flagged, f, bs, scale_rule)
     elements = np.moveaxis(elements.reshape(shape), -1, ax)
     scales = np.moveaxis(scales.reshape(shape[:-1] + (nblk,)), -1, ax)
-    return MXArray(np.ascontiguousarray(elements), np.ascontiguousarray(scales), f, bs, ax, profile, scale_rule, rnd)
+    neg0 = None
+    if profile == "microxcaling" and elem.is_int:
+        # the reference writes sign(x)·0: −0 where x < 0 and x·2^-s did not underflow float32
+        xa = moved.astype(np.float64)
+        sc = np.moveaxis(scales, ax, -1).astype(np.int64)
+        s = np.repeat(sc, bs, axis=-1)[..., :length] - 127
+        neg0 = np.moveaxis((xa < 0) & (np.abs(xa) > np.ldexp(1.0, s - 150)), -1, ax)
+    return MXArray(np.ascontiguousarray(elements), np.ascontiguousarray(scales), f, bs, ax, profile, scale_rule, rnd,
+                   negative_zeros=neg0)
 
 
 def _quantize_nvfp4(arr, f, bs, ax, scale_rule, rnd, profile, tensor_scale) -> MXArray:
@@ -338,15 +353,6 @@ def fake_quantize(x, fmt, **kwargs) -> np.ndarray:
     With profile="microxcaling" a result of zero carries the sign microxcaling gives it:
     ``sign(x) * 0``, i.e. −0 for a negative input that rounds to zero and +0 for ±0 inputs and
     for inputs whose scaled value underflows float32 (integer element codes have no −0 of their
-    own, so the sign is restored here from x).
+    own: the MXArray keeps those signs in ``negative_zeros``).
     """
-    r = quantize(x, fmt, **kwargs)
-    out = r.dequantize()
-    if r.profile == "microxcaling" and r.format.element.is_int:
-        xa = np.moveaxis(np.asarray(x, dtype=np.float32).reshape(out.shape), r.axis, -1).astype(np.float64)
-        sc = np.moveaxis(r.scales, r.axis, -1).astype(np.int64)
-        s = np.repeat(sc, r.block_size, axis=-1)[..., : xa.shape[-1]] - 127
-        o = np.moveaxis(out, r.axis, -1)  # a view: writes go to out
-        neg = (o == 0) & (xa < 0) & (np.abs(xa) > np.ldexp(1.0, s - 150))
-        o[neg] = -0.0
-    return out
+    return quantize(x, fmt, **kwargs).dequantize()

@@ -98,12 +98,14 @@ def dot_family() -> list[Target]:
 
 def _dot_maker(fa_name, fb_name, acc_name, params, path):
     def make() -> VectorFile:
-        from ..mac import accumulator, matmul
+        from ..mac import ByShape, accumulator, matmul
         from .families import code_digits
 
         fa, fb = lookup(fa_name), lookup(fb_name)
         a, b = operand_pairs(fa, fb)
         acc = accumulator(acc_name, **params)
+        if isinstance(acc, ByShape):  # K=32 is within one 128-element split-K granule: one slice, any shape
+            acc = accumulator(acc_name, **params, split_k=1)
         with np.errstate(over="ignore", invalid="ignore"):
             full = matmul(a.astype(fa.code_dtype), b.T.astype(fb.code_dtype).copy(), fa, fb, accumulator=acc)
         result = np.ascontiguousarray(np.diagonal(full)).astype(np.float32).view(np.uint32)

@@ -27,13 +27,13 @@ def preset_output(c, a, b):
             split = 3 if (path != "triton_dot" and c["M"] == 64 and c["K"] == 4096) else 1
             acc = P.h100_fp16(split_k=split) if fam == "f16" else P.h100_bf16(split_k=split)
             out = "float32" if c["out_dtype"] == "uint32" else FMT[fam]
-        return lowbit.matmul(a, b, FMT[fam], FMT[fam], accumulator=acc, out_dtype=out).view(
+        return lowbit.matmul(a, b, FMT[fam], FMT[fam], accumulator=acc, out_dtype=out, M=c["M"], N=c["N"]).view(
             np.uint32 if out == "float32" else np.uint16)
     if fam == "f32" and path == "torch_matmul" and prm == {"allow_tf32": False}:
         sl = P.H100_FP32_CUBLAS_SLICES.get((c["M"], c["N"], c["K"]))
         if sl is None:
             return np.full((a.shape[0], b.shape[1]), 0x7FC00001, np.uint32)  # shape not modelled: not reproduced
-        return lowbit.matmul(a, b, "float32", "float32", accumulator=P.h100_fp32(c["K"], sl)).view(np.uint32)
+        return lowbit.matmul(a, b, "float32", "float32", accumulator=P.h100_fp32(K=c["K"], slice_k=sl)).view(np.uint32)
     if fam == "f32" and path == "torch_matmul" and prm == {"allow_tf32": True}:
         M, N, K = c["M"], c["N"], c["K"]
         out = lowbit.matmul(a, b, "float32", "float32",
@@ -58,7 +58,8 @@ def preset_output(c, a, b):
         from lowbit.mac import accumulator  # the MAC helper's FP8 presets, on shapes they were not fitted on
         acc = (accumulator("h100-fp8", fast_accum=prm["fast_accum"]) if path == "scaled_mm"
                else accumulator("h100-fp8-triton", block_k=prm["block_k"]))
-        return lowbit.matmul(a, b, "float8_e4m3fn", "float8_e4m3fn", accumulator=acc).view(np.uint32)
+        return lowbit.matmul(a, b, "float8_e4m3fn", "float8_e4m3fn", accumulator=acc, M=c["M"], N=c["N"]).view(
+            np.uint32)
     if fam == "i8":
         return (a.astype(np.int64) @ b.astype(np.int64)).astype(np.int32)  # exactness check
     return None
