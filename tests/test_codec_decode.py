@@ -62,7 +62,10 @@ def test_decode_to_narrower_dtype_equals_ml_dtypes(name, dtype):
     astype does (values beyond the dtype's range become ±Inf).  NaNs: compared by sign."""
     codes = all_codes(name)
     with np.errstate(over="ignore"):
-        expect = ml_decode(codes, name, dtype)
+        try:
+            expect = ml_decode(codes, name, dtype)
+        except TypeError as err:  # ml_dtypes 0.5.0 has no int4/int2 -> bfloat16 cast
+            pytest.skip(f"ml_dtypes {ml_dtypes.__version__} cannot cast {name} to {np.dtype(dtype).name}: {err}")
     assert_same_values(lowbit.decode(codes, name, dtype=dtype), expect, nan_payload=False)
 
 

@@ -53,8 +53,11 @@ def _mismatches(got, expect, x):
 @pytest.mark.parametrize("name", list(ML_DTYPES))
 def test_every_16bit_input_equals_ml_dtypes(name, src, widen):
     x = _inputs(src, widen)
+    try:
+        expect = ml_codes(x, name)
+    except TypeError as err:  # ml_dtypes before 0.5.4 has no bfloat16 -> int4 / int2 cast
+        pytest.skip(f"ml_dtypes {ml_dtypes.__version__} cannot cast {x.dtype} to {name}: {err}")
     got = lowbit.encode(x, name, profile="ml_dtypes")
-    expect = ml_codes(x, name)
     assert got.dtype == lowbit.format(name).code_dtype and got.shape == x.shape
     bad, count = _mismatches(got, expect, x)
     assert count == 0, f"{count} inputs differ (input, bits, lowbit, ml_dtypes): {bad}"

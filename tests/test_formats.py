@@ -57,6 +57,8 @@ def test_aliases(alias, name):
 
 @pytest.mark.parametrize("dt", ["uint4", "int1", "uint2", "complex32"])
 def test_ml_dtypes_dtype_lowbit_lacks_is_refused_with_the_known_names(dt):
+    if not hasattr(ml_dtypes, dt):
+        pytest.skip(f"ml_dtypes {ml_dtypes.__version__} has no {dt}")
     with pytest.raises(ValueError, match=rf"unknown format .*{dt}.*known formats: .*float8_e4m3fn"):
         lowbit.format(np.dtype(getattr(ml_dtypes, dt)))
 
