@@ -24,7 +24,15 @@ P_ROUNDING, P_OVERFLOW, P_NAN, P_INF, P_ZERO_RULE, P_NEG_RULE, P_SRNUMBITS, P_SU
 P_SRC_EBITS, P_SRC_MBITS, P_SRC_BITS, P_CODE0 = range(16, 20)
 N_PARAMS = 20
 
-SPECIALS_CODE = {"ieee": 0, "fn": 1, "fnuz": 2, "finite": 3, "p3109": 4, "exponent_only": 5, "int": 6}
+SPECIALS_CODE = {"ieee": 0, "fn": 1, "fnuz": 2, "finite": 3, "p3109": 4, "exponent_only": 5, "int": 6,
+                 "p3109_finite": 7}  # 4: P3109 extended domain (±Inf), 7: P3109 finite domain
+
+
+def specials_code(fmt) -> int:
+    """The kernels' specials code of a :class:`lowbit.Format` (P3109: one code per domain)."""
+    if fmt.specials == "p3109" and fmt.domain == "finite":
+        return SPECIALS_CODE["p3109_finite"]
+    return SPECIALS_CODE[fmt.specials]
 
 # Rounding modes (IEEE 754-2019 §4.3 plus round-to-odd and gfloat's stochastic modes).
 ROUNDING_CODE = {
@@ -32,8 +40,10 @@ ROUNDING_CODE = {
     "stochastic": 6, "stochastic_odd": 7, "stochastic_fast": 8, "stochastic_fastest": 9,
 }
 # Overflow: saturate to ±max finite; non-saturating (Inf where the format has it, else NaN);
-# wrap modulo 2^bits (integers, as C casts do).
-OVERFLOW_CODE = {"saturate": 0, "nonsaturating": 1, "wrap": 2}
+# wrap modulo 2^bits (integers, as C casts do); integers only: wrap_int32 (a C cast on x86-64:
+# truncate to a 32-bit int, out of its range INT_MIN, then the low bits: numpy's float -> int8,
+# ml_dtypes < 0.7 int2/int4) and zero (out of range gives 0: ml_dtypes >= 0.7 int casts).
+OVERFLOW_CODE = {"saturate": 0, "nonsaturating": 1, "wrap": 2, "zero": 3, "wrap_int32": 4}
 # What a NaN input becomes.
 NAN_CODE = {
     "nan": 0,            # the format's NaN, input sign kept where the format has signed NaNs
@@ -56,7 +66,8 @@ NEG_RULE_CODE = {"nan": 0, "abs": 1}
 SUBNORM_CODE = {"keep": 0, "flush": 1}
 # E8M0 (no zero): round among the real values (code 0 is 2^-127), or round as if code 0
 # were zero, then read it as 2^-127 (ml_dtypes).
-CODE0_CODE = {"value": 0, "as_zero": 1}
+# as_zero_even: as as_zero, but a tie goes to the even *code* (ml_dtypes 0.5.0).
+CODE0_CODE = {"value": 0, "as_zero": 1, "as_zero_even": 2}
 
 # Status flags returned beside the codes.
 FLAG_NAN_ERROR = 1      # NaN into a format without NaN under nan="error"
@@ -85,6 +96,13 @@ def round_pack(sign, sig, exp, lead, p, srbits):
     down), round-to-odd (Boldo & Melquiond), and gfloat's four stochastic modes given
     ``srbits`` (an integer below 2^srnumbits).  Overflow follows IEEE 754-2019 §7.4
     for directed modes and the OCP 8-bit FP v1.0 §4.4 saturating / non-saturating modes.
+
+    P3109 targets (specials 4 and 7) follow the interim report instead where it differs
+    (§4.9.3 RoundToPrecision, §4.9.4 Saturate): ties and round-to-odd read the parity of
+    the *code* (at P = 1 the exponent field's, not the always-odd significand 1); an
+    overflow under round-to-odd is not clamped (±Inf, NaN in the finite domain); into an
+    unsigned format a negative value that does not round to 0 gives 0 where the rules
+    saturate or round toward zero / up, else NaN.
     """
     bits = p[P_BITS]
     ebits = p[P_EBITS]
@@ -94,22 +112,27 @@ def round_pack(sign, sig, exp, lead, p, srbits):
     specials = p[P_SPECIALS]
     rounding = p[P_ROUNDING]
     is_int = specials == 6
+    is_p3109 = specials == 4 or specials == 7
     sign_shift = bits - 1
     flags = 0
 
     # ---- unsigned targets: negatives and zero (E8M0 has no zero, OCP MX v1.0 §5.4.1)
+    neg_unsigned = False  # P3109 unsigned: round the negative value first (§4.9.3), then §4.9.4
     if signed == 0 and sign == 1 and sig != 0:
         if p[P_NEG_RULE] == 0:
-            return np.int64((np.int64(1) << bits) - 1), flags
-        sign = 0
-    if signed == 0:
+            if not is_p3109:
+                return np.int64((np.int64(1) << bits) - 1), flags
+            neg_unsigned = True
+        else:
+            sign = 0
+    if signed == 0 and not neg_unsigned:
         sign = 0
     if sig == 0:
         if specials == 5:
             if p[P_ZERO_RULE] == 0:
                 return np.int64((np.int64(1) << bits) - 1), flags
             return np.int64(0), flags
-        if specials == 2 or specials == 4 or specials == 6 or signed == 0:
+        if specials == 2 or is_p3109 or specials == 6 or signed == 0:
             return np.int64(0), flags  # no -0 in fnuz, P3109, integers
         return np.int64(sign) << sign_shift, flags
 
@@ -118,7 +141,7 @@ def round_pack(sign, sig, exp, lead, p, srbits):
         q = -p[P_FRAC]
         top_exp = bits - 1 - p[P_FRAC]  # 2^top_exp is beyond the largest magnitude
     else:
-        emin = 1 - bias if (specials != 5 or p[P_CODE0] == 1) else -bias
+        emin = 1 - bias if (specials != 5 or p[P_CODE0] != 0) else -bias
         te = lead if lead > emin else emin
         q = te - mbits
         top_exp = (((np.int64(1) << (ebits + mbits)) - 1) >> mbits) - bias + 1
@@ -126,7 +149,7 @@ def round_pack(sign, sig, exp, lead, p, srbits):
 
     overflow = False
     n = np.int64(0)
-    if lead > top_exp + 1 and p[P_OVERFLOW] != 2:
+    if lead > top_exp + 1 and p[P_OVERFLOW] != 2 and not (is_int and p[P_OVERFLOW] == 4 and lead < 32):
         overflow = True  # at least twice the largest binade: overflows in every mode
     else:
         # ---- split the exact value into n * 2^q + remainder; remainder as a 62-bit fraction
@@ -153,8 +176,15 @@ def round_pack(sign, sig, exp, lead, p, srbits):
         if not overflow and frac62 != 0:
             half = np.int64(1) << 61
             away = False
+            # the parity ties and round-to-odd read: the last significand bit, except P3109
+            # at P = 1, where it is the code's (the exponent field's; 0 for zero) (§4.9.3)
+            odd = (n & 1) == 1
+            if is_p3109 and mbits == 0:
+                odd = n != 0 and ((q + bias) & 1) == 1
+            elif specials == 5 and p[P_CODE0] == 2 and mbits == 0:
+                odd = n != 0 and ((q + bias) & 1) == 1  # E8M0 as_zero_even: the code's parity
             if rounding == 0:
-                away = frac62 > half or (frac62 == half and (n & 1) == 1)
+                away = frac62 > half or (frac62 == half and odd)
             elif rounding == 1:
                 away = frac62 >= half
             elif rounding == 2:
@@ -164,7 +194,10 @@ def round_pack(sign, sig, exp, lead, p, srbits):
             elif rounding == 4:
                 away = sign == 1
             elif rounding == 5:
-                n |= 1  # round to odd: truncate, then set the last bit if inexact
+                if is_p3109 and mbits == 0:
+                    away = not odd  # P3109 ToOdd: away when the truncated code is even
+                else:
+                    n |= 1  # round to odd: truncate, then set the last bit if inexact
             else:
                 nb = p[P_SRNUMBITS]
                 r = np.int64(srbits)
@@ -192,36 +225,47 @@ def round_pack(sign, sig, exp, lead, p, srbits):
             if n == 0:
                 if specials == 5:
                     return np.int64(0), flags  # E8M0: below 2^-127 clamps to the smallest code
-                if specials == 2 or specials == 4 or specials == 6 or signed == 0:
+                if specials == 2 or is_p3109 or specials == 6 or signed == 0:
                     return np.int64(0), flags
                 return np.int64(sign) << sign_shift, flags
             if is_int:
-                if p[P_OVERFLOW] == 2:
+                if p[P_OVERFLOW] == 4 and n > (np.int64(1) << 31) - 1 + sign:
+                    # wrap_int32: beyond int32, x86's cvttsd2si gives INT_MIN; keep its low bits
+                    return (-(np.int64(1) << 31)) & ((np.int64(1) << bits) - 1), flags
+                if p[P_OVERFLOW] == 2 or p[P_OVERFLOW] == 4:
                     # wrap modulo 2^bits, as a C cast from a wide integer does
                     v = -n if sign == 1 else n
                     return v & ((np.int64(1) << bits) - 1), flags
                 lowest = (np.int64(1) << (bits - 1)) - p[P_SYMMETRIC]
                 limit = lowest if sign == 1 else max_mag
                 if n > limit:
+                    if p[P_OVERFLOW] == 3:
+                        return np.int64(0), flags  # zero: out of range gives 0
                     n = limit
                 v = -n if sign == 1 else n
                 return v & ((np.int64(1) << bits) - 1), flags
             mag = _mag_code_of(n, q, mbits, bias, False)
             if mag > max_mag:
                 overflow = True
+            elif neg_unsigned:
+                return _negative_unsigned(p), flags
             else:
                 return (np.int64(sign) << sign_shift) | mag if signed == 1 else mag, flags
 
     # ---- overflow: IEEE 754-2019 §7.4 and OCP FP8 v1.0 §4.4
     if is_int:
-        if p[P_OVERFLOW] == 2:
-            return np.int64(0), flags  # beyond 2^62: every low bit is zero
+        if p[P_OVERFLOW] == 2 or p[P_OVERFLOW] == 3:
+            return np.int64(0), flags  # wrap: beyond 2^62 every low bit is zero; zero: 0
+        if p[P_OVERFLOW] == 4:
+            return (-(np.int64(1) << 31)) & ((np.int64(1) << bits) - 1), flags  # INT_MIN's low bits
         lowest = (np.int64(1) << (bits - 1)) - p[P_SYMMETRIC]
         v = -lowest if sign == 1 else max_mag
         return v & ((np.int64(1) << bits) - 1), flags
+    if neg_unsigned:
+        return _negative_unsigned(p), flags
     to_max = p[P_OVERFLOW] == 0
-    if rounding == 2 or rounding == 5:
-        to_max = True
+    if rounding == 2 or (rounding == 5 and not is_p3109):
+        to_max = True  # P3109 §4.9.4: only TowardZero/TowardNegative/TowardPositive clamp
     elif rounding == 3 and sign == 1:
         to_max = True
     elif rounding == 4 and sign == 0:
@@ -229,11 +273,22 @@ def round_pack(sign, sig, exp, lead, p, srbits):
     return overflow_code(sign, to_max, p), flags | (0 if to_max or specials != 3 else FLAG_OVERFLOW_ERROR)
 
 
+@numba.njit(cache=True)
+def _negative_unsigned(p):
+    """P3109 §4.9.4 Saturate for a negative value that rounded to a non-zero magnitude, into an
+    unsigned format (m_lo = 0): 0 under SatFinite (overflow=saturate) and, under SatNone, for
+    TowardZero and TowardPositive; NaN (2^K − 1) otherwise."""
+    r = p[P_ROUNDING]
+    if p[P_OVERFLOW] == 0 or r == 2 or r == 3:
+        return np.int64(0)
+    return (np.int64(1) << p[P_BITS]) - 1
+
+
 @numba.njit(cache=True, inline="always")
 def max_magnitude_code(p):
     """Magnitude code of the largest finite value (``Format.max_magnitude_code``): the top
     magnitude code less the codes the specials policy reserves (IEEE: the whole top binade;
-    fn, P3109, E8M0: one; fnuz, finite: none)."""
+    fn, E8M0: one; fnuz, finite: none; P3109: +Inf in the extended domain and, unsigned, the NaN)."""
     mbits = p[P_MBITS]
     specials = p[P_SPECIALS]
     if specials == 6:
@@ -241,8 +296,10 @@ def max_magnitude_code(p):
     reserved = np.int64(0)
     if specials == 0:
         reserved = np.int64(1) << mbits
-    elif specials == 1 or specials == 4 or specials == 5:
+    elif specials == 1 or specials == 5:
         reserved = np.int64(1)
+    elif specials == 4 or specials == 7:
+        reserved = np.int64(specials == 4) + np.int64(p[P_SIGNED] == 0)
     return (np.int64(1) << (p[P_EBITS] + mbits)) - 1 - reserved
 
 
@@ -261,7 +318,7 @@ def overflow_code(sign, to_max, p):
     if specials == 0:
         return s | (((np.int64(1) << ebits) - 1) << mbits)  # ±Inf
     if specials == 4:
-        return s | ((np.int64(1) << (ebits + mbits)) - 1)  # P3109 ±Inf
+        return s | (max_mag + 1)  # P3109 ±Inf: the code after max (2^(K-1)-1 / 2^K-2 unsigned)
     return nan_code(sign, p)
 
 
@@ -277,10 +334,10 @@ def nan_code(sign, p):
         return (np.int64(sign) << (bits - 1)) | (((np.int64(1) << ebits) - 1) << mbits) | quiet
     if specials == 1:
         return (np.int64(sign) << (bits - 1)) | ((np.int64(1) << (bits - 1)) - 1)
-    if specials == 2 or specials == 4:
+    if specials == 2 or ((specials == 4 or specials == 7) and p[P_SIGNED] == 1):
         return np.int64(1) << (bits - 1)
-    if specials == 5:
-        return (np.int64(1) << bits) - 1
+    if specials == 5 or specials == 4 or specials == 7:
+        return (np.int64(1) << bits) - 1  # E8M0; unsigned P3109: 2^K - 1
     return np.int64(0)
 
 
@@ -324,13 +381,17 @@ def encode_one(b, p, srbits):
             return nan_code(sign, p), 0
         # ±Inf
         if p[P_SIGNED] == 0 and sign == 1 and p[P_NEG_RULE] == 0:
+            if (p[P_SPECIALS] == 4 or p[P_SPECIALS] == 7) and (p[P_INF] == 1 or p[P_OVERFLOW] == 0):
+                return np.int64(0), 0  # P3109 §4.9.4 SatFinite: -Inf -> m_lo = 0
             return (np.int64(1) << p[P_BITS]) - 1, 0
         to_max = p[P_INF] == 1 or p[P_OVERFLOW] == 0
         s = sign if p[P_SIGNED] == 1 else 0
         if p[P_SPECIALS] == 6:
             bits = p[P_BITS]
-            if p[P_OVERFLOW] == 2:
+            if p[P_OVERFLOW] == 2 or p[P_OVERFLOW] == 3:
                 return np.int64(0), 0
+            if p[P_OVERFLOW] == 4:
+                return (-(np.int64(1) << 31)) & ((np.int64(1) << bits) - 1), 0  # INT_MIN's low bits
             lowest = (np.int64(1) << (bits - 1)) - p[P_SYMMETRIC]
             v = -lowest if s == 1 else (np.int64(1) << (bits - 1)) - 1
             return v & ((np.int64(1) << bits) - 1), 0
@@ -416,9 +477,11 @@ def decode_one(code, p):
         return s * math.inf if man == 0 else _signed_nan(sign)
     if specials == 1 and mag == top:
         return _signed_nan(sign)
-    if (specials == 2 or specials == 4) and sign == 1 and mag == 0:
+    if (specials == 2 or specials == 4 or specials == 7) and sign == 1 and mag == 0:
         return _signed_nan(1)
-    if specials == 4 and mag == top:
+    if (specials == 4 or specials == 7) and signed == 0 and mag == top:
+        return math.nan  # unsigned P3109: 2^K - 1
+    if specials == 4 and mag == top - (1 - signed):
         return s * math.inf
     if specials == 5:
         if mag == top:

@@ -21,9 +21,13 @@ class CLIError(Exception):
 
 
 def _cmd_formats(args) -> int:
-    from .formats import format_table
+    from .formats import P3109_REPRESENTATIVE, format_table, p3109_family
 
-    print(format_table())
+    if getattr(args, "p3109", None):
+        members = [f.name for f in p3109_family(args.p3109)]
+        print(format_table(members, registered=False))
+        return 0
+    print(format_table(P3109_REPRESENTATIVE))
     return 0
 
 
@@ -62,7 +66,8 @@ def _cmd_table(args) -> int:
     fmt = _lookup(args.format)
     if fmt.bits > 16:
         raise CLIError(f"format {fmt.name!r} has {fmt.bits} bits: 'lowbit table' lists formats of up to 16 bits")
-    print(f"# {fmt.name}: {fmt.num_codes} codes; code, fields ({'bits' if fmt.is_int else 'sign exponent significand'}), value, class")
+    fields = "bits" if fmt.is_int else "sign exponent significand" if fmt.signed else "exponent significand"
+    print(f"# {fmt.name}: {fmt.num_codes} codes; code, fields ({fields}), value, class")
     values, classes = fmt.values, fmt.classes
     out = [_code_line(c, fmt, float(values[c]), int(classes[c])) for c in range(fmt.num_codes)]
     print("\n".join(out))
@@ -255,7 +260,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = _sub(sub, "formats", "table of every format lowbit knows", "lowbit formats")
+    p = _sub(sub, "formats", "table of every format lowbit knows (and representative IEEE P3109 family members)",
+             "lowbit formats\n  lowbit formats --p3109 8      (every P3109 family member up to 8 bits)")
+    p.add_argument("--p3109", type=int, nargs="?", const=16, metavar="MAX_K",
+                   help="list every IEEE P3109 family member p3109_k{K}p{P}{s|u}{e|f} with K <= MAX_K (default 16)")
     p.set_defaults(func=_cmd_formats)
 
     p = _sub(sub, "table", "every code of a format: hex, bit fields, value, class", "lowbit table float4_e2m1fn")

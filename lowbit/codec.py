@@ -37,7 +37,7 @@ def params(fmt: Format, rules: Rules | None = None, src: np.dtype = np.dtype(np.
     p[K.P_MBITS] = fmt.mbits
     p[K.P_BIAS] = fmt.bias
     p[K.P_SIGNED] = int(fmt.signed)
-    p[K.P_SPECIALS] = K.SPECIALS_CODE[fmt.specials]
+    p[K.P_SPECIALS] = K.specials_code(fmt)
     p[K.P_FRAC] = fmt.frac_bits
     p[K.P_SYMMETRIC] = int(fmt.symmetric)
     p[K.P_ROUNDING] = K.ROUNDING_CODE[rules.rounding]
@@ -106,9 +106,12 @@ def encode(
     arr = _as_float_array(x)
     rules = resolve(profile, fmt, arr.dtype)
     rules = rules.replace(rounding=rounding, overflow=overflow, nan=nan, **rule_overrides)
-    if not fmt.has_nan and rules.nan == "error" and rules.overflow in ("saturate", "wrap"):
+    if not fmt.has_nan and rules.nan == "error" and rules.overflow in ("saturate", "wrap", "wrap_int32", "zero"):
         rules = rules.replace(nan="zero")
     check_rules_for(rules, fmt)
+    if rules.float64_input == "via_float32" and arr.dtype == np.float64:
+        with np.errstate(over="ignore", invalid="ignore"):
+            arr = arr.astype(np.float32)  # first rounding (nearest-even), as ml_dtypes < 0.7 does
 
     flat = np.ascontiguousarray(arr).reshape(-1)
     n = flat.size

@@ -20,7 +20,30 @@ from pathlib import Path
 import numpy as np
 
 # Column order of tables: the specs, the libraries, the hardware, the MX implementations.
-PROFILE_ORDER = ("ocp", "ocp_sat", "ml_dtypes", "torch", "torch_2.11", "ptx", "microxcaling", "torchao", "default")
+# ``ml_dtypes`` is the era of the installed ml_dtypes; its pinned eras follow it.
+PROFILE_ORDER = ("ocp", "ocp_sat", "ml_dtypes", "ml_dtypes_0.7", "ml_dtypes_0.5.1", "ml_dtypes_0.5", "torch",
+                 "torch_2.11", "ptx", "microxcaling", "torchao", "default")
+
+
+def ml_dtypes_note() -> str:
+    """Which ml_dtypes releases each pinned ``ml_dtypes_*`` profile reproduces."""
+    from .profiles import ML_DTYPES_ERAS
+
+    eras = "; ".join(f"{era}: {', '.join(v)}" for era, v in reversed(ML_DTYPES_ERAS.items()))
+    return f"ml_dtypes eras (profile: releases): {eras}"
+
+
+def _installed_ml_dtypes_note() -> str:
+    import ml_dtypes
+
+    from .profiles import ml_dtypes_profile_for
+
+    return (f"ml_dtypes here is {ml_dtypes.__version__}: profile 'ml_dtypes' = "
+            f"{ml_dtypes_profile_for(ml_dtypes.__version__)}.  {ml_dtypes_note()}")
+
+
+def _width(names) -> int:
+    return max([14] + [len(n) + 2 for n in names])
 
 
 def _profiles(names=None) -> list[str]:
@@ -66,12 +89,31 @@ def _uint(dt: np.dtype):
     return {2: np.uint16, 4: np.uint32, 8: np.uint64}[dt.itemsize]
 
 
+# IEEE P3109 projection specifications (interim report §4.9.2: a rounding mode and a saturation
+# mode) that ``explain`` compares for P3109 targets, as lowbit rules.
+P3109_ROUNDING_NAMES = {"nearest_even": "NearestTiesToEven", "nearest_away": "NearestTiesToAway",
+                        "toward_zero": "TowardZero", "up": "TowardPositive", "down": "TowardNegative",
+                        "odd": "ToOdd"}
+P3109_SATURATION_NAMES = {"nonsaturating": "SatNone", "saturate": "SatFinite"}
+
+
+def p3109_candidates() -> list[tuple[str, str, str]]:
+    """(label, rounding, overflow) of every deterministic P3109 projection specification."""
+    return [(f"P3109:{rn}/{sn}", r, o) for r, rn in P3109_ROUNDING_NAMES.items()
+            for o, sn in P3109_SATURATION_NAMES.items()]
+
+
 def codes_by_profile(x: np.ndarray, fmt, profiles=None) -> dict[str, np.ndarray | str]:
-    """Codes each profile gives for ``x`` (in its own dtype), or the reason it gives none."""
+    """Codes each profile gives for ``x`` (in its own dtype), or the reason it gives none.
+    For IEEE P3109 targets, with ``profiles`` left out, every deterministic P3109 projection
+    specification (rounding mode × SatNone / SatFinite) is compared too."""
     from .codec import encode
     from .profiles import NotApplicable
 
     out: dict[str, np.ndarray | str] = {}
+    if profiles is None and getattr(fmt, "is_p3109", False):
+        for label, rounding, overflow in p3109_candidates():
+            out[label] = encode(x, fmt, rounding=rounding, overflow=overflow).astype(np.int64)
     for name in _profiles(profiles):
         try:
             out[name] = encode(x, fmt, profile=name).astype(np.int64)
@@ -208,6 +250,9 @@ def _why(x: float, code: int, fmt) -> str:
     if x == 0 and not fmt.has_zero:
         return "zero has no code" if math.isnan(v) else "zero given the smallest code"
     if x < 0 and not fmt.signed and not fmt.is_int:
+        if fmt.is_p3109:  # interim report §4.9.4 Saturate, m_lo = 0
+            return ("negative, non-zero after rounding: NaN (P3109 SatNone)" if math.isnan(v) else
+                    "negative: 0 (P3109: SatFinite, toward zero / up, or rounds to 0)")
         return "negatives have no code" if math.isnan(v) else "sign ignored"
     if math.isinf(x):
         if math.isnan(v):
@@ -292,20 +337,23 @@ class Explanation:
     def __str__(self) -> str:
         fmt = self.fmt
         xs = float(self.x.astype(np.float64))
+        w = _width(self.codes)
         lines = [
             f"input   {describe_input(self.x)}",
             f"code    {code_hex(self.code, fmt)} in {fmt.name} = {code_fields(self.code, fmt)}",
             self.summary(),
             "",
-            f"{'profile':<14}{'code':<8}{'value':<14}reading",
+            f"{'profile':<{w}}{'code':<8}{'value':<14}reading",
         ]
         for name, c in self.codes.items():
             if isinstance(c, str):
-                lines.append(f"{name:<14}{'-':<8}{'-':<14}{c}")
+                lines.append(f"{name:<{w}}{'-':<8}{'-':<14}{c}")
                 continue
             mark = "  <- matches" if c == self.code else ""
-            lines.append(f"{name:<14}{code_hex(int(c), fmt):<8}{_num(code_value(int(c), fmt)):<14}"
+            lines.append(f"{name:<{w}}{code_hex(int(c), fmt):<8}{_num(code_value(int(c), fmt)):<14}"
                          f"{_why(xs, int(c), fmt)}{mark}")
+        if any(n.startswith("ml_dtypes") for n in self.codes):
+            lines += ["", _installed_ml_dtypes_note()]
         return "\n".join(lines)
 
 
@@ -360,16 +408,17 @@ class ArrayExplanation:
         n = self.code.size
         fmt = self.fmt
         lines = [f"{n} results in {fmt.name} from {self.x.dtype.name}:"]
+        w = 14  # longer names run into the right-aligned counts' padding
         for name, cnt in self.counts.items():
             if cnt is None:
-                lines.append(f"  {name:<14}{'-':>9}          {self.codes[name]}")
+                lines.append(f"  {name:<{w}}{'-':>9}          {self.codes[name]}")
                 continue
             tail = "all" if cnt == n else ""
             i = self.first_difference(name)
             if i is not None:
                 tail = (f"first difference: x = {describe_input(self.x[i])}: {name} gives "
                         f"{describe_code(int(self.codes[name][i]), fmt)}, you have {describe_code(int(self.code[i]), fmt)}")
-            lines.append(f"  {name:<14}{cnt:>9} / {n}  {tail}")
+            lines.append(f"  {name:<{w}}{cnt:>9} / {n}  {tail}")
         best = self.best
         if best:
             cnt = self.counts[best[0]]
@@ -379,6 +428,8 @@ class ArrayExplanation:
             i = int(u[0])
             lines.append(f"{u.size} results match no profile; first: x = {describe_input(self.x[i])}, "
                          f"you have {describe_code(int(self.code[i]), fmt)}")
+        if any(n.startswith("ml_dtypes") for n in self.codes):
+            lines.append(_installed_ml_dtypes_note())
         return "\n".join(lines)
 
 
@@ -543,6 +594,7 @@ TELLING_INPUTS = (
     ("a negative into E8M0: -3", "float8_e8m0fnu", -3.0),
     ("zero into E8M0", "float8_e8m0fnu", 0.0),
     ("a tie into E8M0: 1.5 (between 1 and 2)", "float8_e8m0fnu", 1.5),
+    ("a tie into E8M0: 0.75 (between 0.5 and 1)", "float8_e8m0fnu", 0.75),
     ("below 2^-126 into E8M0: 1.25·2^-127", "float8_e8m0fnu", 1.25 * 2.0**-127),
     ("far above max into E8M0: 3.4e38", "float8_e8m0fnu", 3.4e38),
 )
@@ -584,6 +636,8 @@ def profiles_markdown() -> str:
     from .profiles import PROFILES
 
     names = _profiles()
+    # The table must not depend on the ml_dtypes installed: it shows the pinned eras, not 'ml_dtypes'.
+    table_names = [n for n in names if n != "ml_dtypes"]
     out = [
         "# Conversion profiles: how real systems round, saturate and encode specials",
         "",
@@ -595,7 +649,11 @@ def profiles_markdown() -> str:
         "profile gives for the input (a float32) and the code's value; `n/a`: the profile does not",
         "describe that conversion. `lowbit explain FMT VALUE CODE` tells which profiles give a code you saw.",
         "",
-        profiles_table(names),
+        "`ml_dtypes` is the era of the ml_dtypes installed (`ml_dtypes_profile_for(ml_dtypes.__version__)`);",
+        "the table shows each pinned era instead. " + ml_dtypes_note() + " (recorded in",
+        "`vectors/reference/ml_dtypes/`).",
+        "",
+        profiles_table(table_names),
         "",
         "## The rules of each profile",
         "",

@@ -20,8 +20,14 @@ Special-value policies (``specials``):
 ``finite``
     OCP MX v1.0 §5.3.2 (FP6 / FP4 elements): no Inf and no NaN; every code is a number.
 ``p3109``
-    IEEE P3109 interim report (extended, signed): 0x80 is NaN, 0x7F/0xFF are ±Inf,
-    no −0.
+    IEEE P3109 interim report (§4 formats; the value tables of github.com/P3109/Public):
+    K bits, precision P (``mbits = P − 1``), signed or unsigned (``signed``), extended or
+    finite domain (``domain``).  No −0.  Signed: the would-be −0 (2^(K−1)) is the NaN;
+    extended domain: 2^(K−1)−1 and 2^K−1 are ±Inf.  Unsigned: the top code 2^K−1 is the
+    NaN; extended domain: 2^K−2 is +Inf.  Bias 2^(K−P−1) signed, 2^(K−P) unsigned.  The
+    finite domain has no Inf: a non-saturating overflow gives NaN (P3109 §4.9.4 Saturate).
+    The whole family is :func:`p3109` (names ``p3109_k{K}p{P}{s|u}{e|f}``, parsed on look-up);
+    the signed extended 8-bit members keep their registered names ``binary8pP``.
 ``exponent_only``
     OCP MX v1.0 §5.4.1 (E8M0 scale): unsigned, no significand, value 2^(code − bias),
     no zero, the all-ones code is NaN.
@@ -33,12 +39,15 @@ Special-value policies (``specials``):
 from __future__ import annotations
 
 import dataclasses
+import re
 from fractions import Fraction
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
 SPECIALS = ("ieee", "fn", "fnuz", "finite", "p3109", "exponent_only", "int")
+# P3109 domains: "extended" (±Inf) or "finite" (no Inf); only the p3109 policy has a choice.
+DOMAINS = ("extended", "finite")
 
 # Code classes, as small integers so that kernels and tables can carry them.
 CLASS_NAMES = ("zero", "subnormal", "normal", "inf", "nan")
@@ -70,6 +79,7 @@ class Format:
     bits: int = 0
     frac_bits: int = 0
     symmetric: bool = False
+    domain: str = "extended"
 
     def __post_init__(self):
         if self.specials not in SPECIALS:
@@ -88,10 +98,15 @@ class Format:
                     f"format {self.name!r}: ebits={self.ebits}, mbits={self.mbits} out of range "
                     "(1 <= ebits <= 11, 0 <= mbits <= 52, at most 32 bits in all)"
                 )
-            if self.specials in ("fnuz", "p3109") and not self.signed:
+            if self.specials == "fnuz" and not self.signed:
                 raise ValueError(f"format {self.name!r}: specials={self.specials!r} needs a sign bit")
             if self.specials == "fn" and self.mbits == 0:
                 raise ValueError(f"format {self.name!r}: 'fn' needs at least one significand bit")
+        if self.domain not in DOMAINS:
+            raise ValueError(f"format {self.name!r}: unknown domain {self.domain!r}; allowed: {', '.join(DOMAINS)}")
+        if self.domain == "finite" and self.specials != "p3109":
+            raise ValueError(f"format {self.name!r}: domain='finite' applies to specials='p3109' only "
+                             "(other policies say by themselves whether they have Inf)")
 
     # ----- kind -------------------------------------------------------------------
     @property
@@ -100,7 +115,11 @@ class Format:
 
     @property
     def has_inf(self) -> bool:
-        return self.specials in ("ieee", "p3109")
+        return self.specials == "ieee" or (self.specials == "p3109" and self.domain == "extended")
+
+    @property
+    def is_p3109(self) -> bool:
+        return self.specials == "p3109"
 
     @property
     def has_nan(self) -> bool:
@@ -132,7 +151,9 @@ class Format:
     @property
     def reserved_high_codes(self) -> int:
         """How many of the top magnitude codes are not finite numbers."""
-        return {"ieee": 1 << self.mbits, "fn": 1, "fnuz": 0, "finite": 0, "p3109": 1,
+        if self.specials == "p3109":  # +Inf (extended domain), and the NaN of unsigned formats
+            return int(self.domain == "extended") + int(not self.signed)
+        return {"ieee": 1 << self.mbits, "fn": 1, "fnuz": 0, "finite": 0,
                 "exponent_only": 1, "int": 0}[self.specials]
 
     @property
@@ -202,9 +223,9 @@ class Format:
             return (((1 << self.ebits) - 1) << self.mbits) | quiet if self.mbits else -1
         if self.specials == "fn":
             return (1 << (self.bits - 1)) - 1
-        if self.specials in ("fnuz", "p3109"):
+        if self.specials == "fnuz" or (self.specials == "p3109" and self.signed):
             return 1 << (self.bits - 1)
-        if self.specials == "exponent_only":
+        if self.specials == "exponent_only" or self.specials == "p3109":  # unsigned P3109: 2^K − 1
             return (1 << self.bits) - 1
         return -1
 
@@ -223,7 +244,9 @@ class Format:
             return NAN
         if s in ("fnuz", "p3109") and sign and mag == 0:
             return NAN
-        if s == "p3109" and mag == top:
+        if s == "p3109" and not self.signed and mag == top:
+            return NAN
+        if s == "p3109" and self.domain == "extended" and mag == top - int(not self.signed):
             return INF
         if s == "exponent_only":
             return NAN if mag == top else NORMAL
@@ -258,18 +281,109 @@ class Format:
             "fn": "no Inf; NaN only at S.1…1 (both signs)",
             "fnuz": "no Inf, no -0; NaN only at 0x80",
             "finite": "no Inf, no NaN (all codes are numbers)",
-            "p3109": "±Inf at 0x7F/0xFF, NaN at 0x80, no -0",
+            "p3109": self._p3109_summary(),
             "exponent_only": "unsigned powers of two; no zero; NaN at 0xFF",
             "int": "two's complement" + (", symmetric" if self.symmetric else "")
             + (f", {self.frac_bits} fraction bits" if self.frac_bits else ""),
         }[self.specials]
 
 
+    def _p3109_summary(self) -> str:
+        d = (self.bits + 3) // 4
+
+        def h(c):
+            return f"0x{c:0{d}X}"
+
+        inf = self.max_magnitude_code + 1
+        if self.signed:
+            infs = f"±Inf at {h(inf)}/{h(inf | self.nan_code)}, " if self.has_inf else "no Inf, "
+        else:
+            infs = f"+Inf at {h(inf)}, " if self.has_inf else "no Inf, "
+        kind = ", ".join(w for w in ("unsigned" if not self.signed else "", "finite" if not self.has_inf else "") if w)
+        return (f"{kind}: " if kind else "") + f"{infs}NaN at {h(self.nan_code)}, no -0"
+
+
+# ------------------------------------------------------------------------------------
+# The IEEE P3109 family
+# ------------------------------------------------------------------------------------
+P3109_K_RANGE = (3, 16)  # the interim report's widths (P3109/Public value tables: K3 ... K16)
+P3109_NAME_PATTERN = "p3109_k{K}p{P}{s|u}{e|f}"
+_P3109_RE = re.compile(r"p3109_k(\d+)p(\d+)([su])([ef])")
+
+
+def p3109_params_ok(k: int, p: int, signed: bool) -> str:
+    """Why (k, p, signedness) is not a P3109 format lowbit can hold, or '' when it is."""
+    lo, hi = P3109_K_RANGE
+    if not lo <= k <= hi:
+        return f"K={k} out of range; the interim report defines K = {lo}..{hi}"
+    top = k - 1 if signed else k
+    if not 1 <= p <= top:
+        return (f"P={p} out of range for K={k} {'signed' if signed else 'unsigned'}; allowed: 1..{top} "
+                "(signed formats need a sign bit and an exponent bit)")
+    ebits = k - p + (0 if signed else 1)
+    if ebits > 11:
+        return (f"K={k}, P={p} {'signed' if signed else 'unsigned'} has {ebits} exponent bits: its range "
+                "exceeds float64's (lowbit holds values as float64; at most 11 exponent bits)")
+    return ""
+
+
+@lru_cache(maxsize=None)
+def p3109(k: int, p: int, signed: bool = True, domain: str = "extended") -> Format:
+    """The IEEE P3109 format of width ``k`` and precision ``p`` (interim report §4).
+
+    Signed: sign bit, K−P exponent bits, P−1 significand bits, bias 2^(K−P−1); unsigned:
+    K−P+1 exponent bits, bias 2^(K−P).  Names follow gfloat: ``p3109_k8p4se``; the signed
+    extended 8-bit formats are the registered ``binary8p1`` … ``binary8p7`` (same object).
+
+    Raises:
+      ValueError: K outside 3..16, P outside 1..K−1 (signed) / 1..K (unsigned), an unknown
+        domain, or a format whose exponent range float64 cannot hold (more than 11 exponent bits).
+    """
+    k, p, signed = int(k), int(p), bool(signed)
+    if domain not in DOMAINS:
+        raise ValueError(f"unknown P3109 domain {domain!r}; allowed: {', '.join(DOMAINS)}")
+    why = p3109_params_ok(k, p, signed)
+    if why:
+        raise ValueError(f"no P3109 format p3109_k{k}p{p}{'s' if signed else 'u'}{domain[0]}: {why}")
+    if k == 8 and signed and domain == "extended" and f"binary8p{p}" in FORMATS:
+        return FORMATS[f"binary8p{p}"]
+    name = p3109_name(k, p, signed, domain)
+    ebits = k - p if signed else k - p + 1
+    bias = 1 << (k - p - 1) if signed else 1 << (k - p)
+    return Format(name, ebits=ebits, mbits=p - 1, bias=bias, specials="p3109", signed=signed, domain=domain)
+
+
+def p3109_name(k: int, p: int, signed: bool = True, domain: str = "extended") -> str:
+    """gfloat's name of a P3109 format: ``p3109_k{K}p{P}{s|u}{e|f}``."""
+    return f"p3109_k{k}p{p}{'s' if signed else 'u'}{domain[0]}"
+
+
+def p3109_family(max_k: int = P3109_K_RANGE[1]) -> list[Format]:
+    """Every P3109 format lowbit holds with K up to ``max_k``, ordered by K, P, signedness, domain."""
+    out = []
+    for k in range(P3109_K_RANGE[0], max_k + 1):
+        for p in range(1, k + 1):
+            for signed in (True, False):
+                for domain in DOMAINS:
+                    if not p3109_params_ok(k, p, signed):
+                        out.append(p3109(k, p, signed, domain))
+    return out
+
+
+def _parse_p3109(key: str) -> Format | None:
+    m = _P3109_RE.fullmatch(key)
+    if m is None:
+        return None
+    k, p, s, d = m.groups()
+    return p3109(int(k), int(p), s == "s", "extended" if d == "e" else "finite")
+
+
 # ------------------------------------------------------------------------------------
 # The registry
 # ------------------------------------------------------------------------------------
 def _p3109(p: int) -> Format:
-    """IEEE P3109 binary8pP (signed, extended): precision p, bias 2^(8−p−1)."""
+    """IEEE P3109 binary8pP (signed, extended): precision p, bias 2^(8−p−1); the family
+    member p3109_k8pPse under its registered name."""
     return Format(f"binary8p{p}", ebits=8 - p, mbits=p - 1, bias=1 << (7 - p), specials="p3109")
 
 
@@ -296,7 +410,7 @@ _REGISTERED: list[tuple[Format, tuple[str, ...]]] = [
     (Format("int2", 0, 1, 0, "int", bits=2), ()),
     (Format("int2_symmetric", 0, 1, 0, "int", bits=2, symmetric=True), ()),
     (Format("mxint8", 0, 7, 0, "int", bits=8, frac_bits=6), ("mxint8_element",)),
-] + [(_p3109(p), ()) for p in range(1, 8)]
+] + [(_p3109(p), (f"p3109_k8p{p}se",)) for p in range(1, 8)]
 
 FORMATS: dict[str, Format] = {f.name: f for f, _ in _REGISTERED}
 _ALIASES: dict[str, str] = {}
@@ -327,7 +441,11 @@ def format(spec) -> Format:  # noqa: A001 - the public name users expect: lowbit
                 f"cannot interpret {spec!r} as a format: pass a name, a numpy/ml_dtypes dtype or a lowbit.Format"
             ) from None
     if key not in _ALIASES:
-        raise ValueError(f"unknown format {spec!r}; known formats: {', '.join(FORMATS)}")
+        fam = _parse_p3109(key)  # the P3109 family: parsed, not registered (hundreds of members)
+        if fam is not None:
+            return fam
+        raise ValueError(f"unknown format {spec!r}; known formats: {', '.join(FORMATS)}, "
+                         f"and the IEEE P3109 family {P3109_NAME_PATTERN} (e.g. p3109_k6p3uf)")
     return FORMATS[_ALIASES[key]]
 
 
@@ -343,10 +461,22 @@ def register(fmt: Format, *aliases: str) -> Format:
     return fmt
 
 
-def format_table() -> str:
-    """The table of every registered format: name, bits, bias, max finite, min subnormal, rules."""
+# Members of the P3109 family shown by ``lowbit formats`` and given golden vectors: every
+# width class (3, 4, 6, 8, 10, 12, 16 bits), P = 1 and P = K, signed and unsigned, both domains.
+P3109_REPRESENTATIVE = (
+    "p3109_k3p2sf", "p3109_k3p1ue", "p3109_k4p2se", "p3109_k4p4uf", "p3109_k6p3sf", "p3109_k6p1ue",
+    "p3109_k8p1uf", "p3109_k8p3ue", "p3109_k8p4sf", "p3109_k8p4uf", "p3109_k8p8uf", "p3109_k10p5se",
+    "p3109_k12p7uf", "p3109_k16p11se", "p3109_k16p12uf",
+)
+
+
+def format_table(p3109_members=P3109_REPRESENTATIVE, registered: bool = True) -> str:
+    """The table of every registered format (name, bits, bias, max finite, min subnormal, rules),
+    then the given members of the IEEE P3109 family (any member is looked up by name)."""
     rows = [("name", "bits", "E", "M", "bias", "max finite", "min normal", "min subnormal", "Inf/NaN rules")]
-    for f in FORMATS.values():
+    fams = [format(n) for n in p3109_members]
+    regs = list(FORMATS.values()) if registered else []
+    for f in regs + fams:
         rows.append((
             f.name, str(f.bits), str(f.ebits), str(f.mbits if not f.is_int else "-"),
             str(f.bias) if not f.is_int else "-", f"{f.max_finite:.9g}", f"{f.min_normal:.6g}",
@@ -355,4 +485,10 @@ def format_table() -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    if fams:
+        n = len(p3109_family())
+        lines.insert(len(regs) + 2, f"-- IEEE P3109 family: {P3109_NAME_PATTERN}, K {P3109_K_RANGE[0]}..{P3109_K_RANGE[1]}, "
+                     f"P 1..K-1 signed / 1..K unsigned, e = extended (±Inf), f = finite ({n} formats within "
+                     "float64's range; binary8pP = p3109_k8pPse)"
+                     + ("; a representative set (lowbit formats --p3109 lists them all):" if registered else ":"))
     return "\n".join(lines)

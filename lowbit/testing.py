@@ -7,7 +7,9 @@ Hypothesis strategies (``pip install hypothesis``; imported only when a strategy
 - :func:`near` — float32 inputs at and around values, midpoints, overflow thresholds and specials
   (the edge set of :mod:`lowbit.vectors.edges`, plus small ulp offsets): where codecs break;
 - :func:`blocks` — float32 blocks for block-scaled (MX) quantizers, with ties, outliers, zeros and NaN;
-- :func:`dot_operands` — pairs of code vectors of length k for dot-product kernels.
+- :func:`dot_operands` — pairs of code vectors of length k for dot-product kernels;
+- :func:`p3109_formats` — members of the IEEE P3109 family (:func:`lowbit.formats.p3109`), to draw
+  a format first and then codes / values / inputs of it (``st.data()`` or ``flatmap``).
 
 Assertions whose failure message is already the diagnosis:
 
@@ -208,6 +210,25 @@ def dot_operands(fmt, k: int, kind: str = "finite"):
     vec = st.lists(st.sampled_from(pool), min_size=int(k), max_size=int(k)).map(
         lambda xs: np.array(xs, dtype=np.int64).astype(fmt.code_dtype))
     return st.tuples(vec, vec)
+
+
+def p3109_formats(max_k: int = 16, *, min_k: int = 3, signed=None, domain=None):
+    """Strategy: :class:`lowbit.Format` members of the IEEE P3109 family with ``min_k <= K <= max_k``
+    (every precision; ``signed`` / ``domain`` restrict them when given), e.g.::
+
+        @given(p3109_formats(8).flatmap(lambda f: st.tuples(st.just(f), near(f))))
+        def test_my_p3109_cast(case): fmt, x = case; ...
+    """
+    st = _st()
+    from .formats import DOMAINS, P3109_K_RANGE, p3109_family
+
+    if not P3109_K_RANGE[0] <= min_k <= max_k <= P3109_K_RANGE[1]:
+        raise ValueError(f"min_k={min_k}, max_k={max_k}: allowed {P3109_K_RANGE[0]} <= min_k <= max_k <= {P3109_K_RANGE[1]}")
+    if domain is not None and domain not in DOMAINS:
+        raise ValueError(f"unknown domain {domain!r}; allowed: {', '.join(DOMAINS)}")
+    pool = [f for f in p3109_family(max_k) if f.bits >= min_k and (signed is None or f.signed == bool(signed))
+            and (domain is None or f.domain == domain)]
+    return st.sampled_from(pool)
 
 
 # ---------------------------------------------------------------------------------------

@@ -117,7 +117,7 @@ def test_the_documented_rule_names_are_the_allowed_ones():
     """The names the issue and docs promise are exactly the accepted ones."""
     assert set(R.ROUNDINGS) == {"nearest_even", "nearest_away", "toward_zero", "up", "down", "odd", "stochastic",
                                 "stochastic_odd", "stochastic_fast", "stochastic_fastest"}
-    assert set(R.OVERFLOWS) == {"saturate", "nonsaturating", "wrap"}
+    assert set(R.OVERFLOWS) == {"saturate", "nonsaturating", "wrap", "wrap_int32", "zero"}  # last 3: integers
 
 
 def test_unknown_rule_keyword():

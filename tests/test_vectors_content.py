@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 
 from lowbit.formats import FORMATS
+from lowbit.vectors.families import p3109_formats
+from lowbit.formats import format as lookup
 from lowbit.vectors import read
 
 ROOT = Path(__file__).resolve().parents[1] / "vectors"
@@ -37,6 +39,10 @@ def _gfloat_fi(name):
 
     if name.startswith("binary8p"):
         return F.format_info_p3109(8, int(name[-1]))
+    if name.startswith("p3109_"):
+        f = lookup(name)
+        return F.format_info_p3109(f.bits, f.mbits + 1, F.Signedness.Signed if f.signed else F.Signedness.Unsigned,
+                                   F.Domain.Extended if f.has_inf else F.Domain.Finite)
     table = {"float8_e4m3fn": F.format_info_ocp_e4m3, "float8_e5m2": F.format_info_ocp_e5m2,
              "float6_e2m3fn": F.format_info_ocp_e2m3, "float6_e3m2fn": F.format_info_ocp_e3m2,
              "float4_e2m1fn": F.format_info_ocp_e2m1, "float16": F.format_info_binary16,
@@ -48,7 +54,7 @@ def _gfloat_fi(name):
 @lru_cache(maxsize=None)
 def independent_values(name: str) -> np.ndarray:
     """float64 value of every code, from a library other than lowbit (or plain integer arithmetic)."""
-    fmt = FORMATS[name]
+    fmt = lookup(name)
     codes = np.arange(fmt.num_codes)
     if name in MLD:
         dt = MLD[name]
@@ -59,7 +65,7 @@ def independent_values(name: str) -> np.ndarray:
     if fmt.is_int:
         signed = np.where(codes >= fmt.num_codes // 2, codes - fmt.num_codes, codes)
         return signed.astype(np.float64) / (1 << fmt.frac_bits)
-    if name.startswith("binary8p"):
+    if name.startswith(("binary8p", "p3109_")):
         from gfloat import decode_ndarray
 
         return decode_ndarray(_gfloat_fi(name), codes).astype(np.float64)
@@ -80,9 +86,10 @@ def _vec(path):
 # ---------------------------------------------------------------------------------------
 # decode tables
 # ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", [n for n, f in FORMATS.items() if f.bits <= 16])
+@pytest.mark.parametrize("name", [n for n, f in FORMATS.items() if f.bits <= 16]
+                         + [f.name for f in p3109_formats()])
 def test_decode_table_matches_independent_values(name):
-    fmt = FORMATS[name]
+    fmt = lookup(name)
     vf = _vec(f"decode/{name}.txt")
     assert vf.cases == fmt.num_codes
     assert (vf.column("code") == np.arange(fmt.num_codes)).all()
@@ -97,7 +104,7 @@ def test_decode_table_matches_independent_values(name):
     # NaN codes: canonical quiet NaN, sign of the code (where the format has a sign bit)
     sign = (np.arange(fmt.num_codes) >> (fmt.bits - 1)) & 1 if fmt.signed else np.zeros(fmt.num_codes, int)
     want_nan32 = np.where(sign == 1, 0xFFC00000, 0x7FC00000)
-    if fmt.specials in ("fnuz", "p3109"):
+    if fmt.specials == "fnuz" or (fmt.specials == "p3109" and fmt.signed):
         want_nan32 = np.full(fmt.num_codes, 0xFFC00000)  # their one NaN is 0x80, the sign bit set
     np.testing.assert_array_equal(vf.column("float32")[nan], want_nan32[nan])
     cls = vf.column("class")
@@ -156,7 +163,11 @@ def test_exhaustive_file_against_ml_dtypes_and_numpy(path):
 # ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", sorted(MLD) + ["int4", "int2"])
 def test_ml_dtypes_profile_file_equals_astype(name):
-    vf = _vec(f"encode/profiles/ml_dtypes/{name}.txt")
+    """The file of the installed ml_dtypes' era (``profile="ml_dtypes"`` follows the installed
+    version; each era has its own directory) is what the installed ml_dtypes gives."""
+    from lowbit.profiles import ml_dtypes_profile_for
+
+    vf = _vec(f"encode/profiles/{ml_dtypes_profile_for(ml_dtypes.__version__)}/{name}.txt")
     x = vf.column("input").astype(np.uint32).view(np.float32)
     dt = MLD.get(name) or np.dtype(getattr(ml_dtypes, name))
     with np.errstate(invalid="ignore", over="ignore"):
@@ -174,8 +185,10 @@ def reference_encode(x: float, name: str, rounding: str, overflow: str) -> int:
     Rounding per IEEE 754-2019 §4.3 (ties to even: even last code bit; formats without significand
     bits (E8M0): the larger magnitude, as IEEE does when both neighbours are odd); round-to-odd:
     the neighbour with an odd last code bit, i.e. truncate and set the last significand bit if inexact
-    (without significand bits, E8M0 and binary8p1: every nonzero value is odd, zero even) (an overflow goes to ±max, as under roundTowardZero: IEEE
-    does not define round-to-odd, and this is lowbit's definition).  Beyond the largest finite value the rounding
+    (without significand bits, E8M0: every nonzero value is odd, zero even) (an overflow goes to ±max, as under roundTowardZero: IEEE
+    does not define round-to-odd, and this is lowbit's definition).  P3109 formats (binary8pP) follow the
+    interim report: §4.9.3 reads "even" and "odd" as the code's parity (at P = 1 the exponent field's),
+    and §4.9.4 does not clamp a round-to-odd overflow (±Inf under SatNone).  Beyond the largest finite value the rounding
     continues with the top binade's spacing; a result past it overflows: ±max (saturate), ±Inf or
     NaN (non-saturating), modulo 2^bits (wrap).  Directed roundings carry an overflow toward zero
     to ±max (IEEE 754-2019 §7.4).
@@ -217,14 +230,17 @@ def reference_encode(x: float, name: str, rounding: str, overflow: str) -> int:
         elif toward_up:
             over = True
         else:
-            if rounding == "odd":
+            if rounding == "odd" and fmt.is_p3109:  # §4.9.3/§4.9.4: truncate to max, away if max's code is even
+                over = not (mag < top + ulp_top and last_bit(top) == 1)
+            elif rounding == "odd":
                 over = False  # lowbit's definition: round-to-odd carries overflow to ±max (as toward zero)
             elif mag < top + ulp_top / 2:
                 over = False
             elif mag > top + ulp_top / 2:
                 over = True
             else:  # tie between max and the first value past it
-                over = rounding == "nearest_away" or (last_bit(top) == 1 and fmt.mbits > 0) or fmt.mbits == 0
+                over = rounding == "nearest_away" or (last_bit(top) == 1 and (fmt.mbits > 0 or fmt.is_p3109)) or (
+                    fmt.mbits == 0 and not fmt.is_p3109)
         if not over or overflow == "saturate":
             return code(top, neg)
         if fmt.has_inf:
@@ -245,12 +261,12 @@ def reference_encode(x: float, name: str, rounding: str, overflow: str) -> int:
             pick = lo if dl < dh else hi
         elif rounding == "nearest_away":
             pick = hi
-        elif fmt.mbits == 0:  # zero is even; two nonzero powers of two are both odd: larger magnitude
+        elif fmt.mbits == 0 and not fmt.is_p3109:  # zero even; nonzero powers of two both odd: larger magnitude
             pick = lo if lo == 0 else hi
         else:
             pick = lo if last_bit(lo) == 0 else hi
     elif rounding == "odd":  # truncate, then set the last significand bit if inexact
-        if fmt.mbits == 0:  # significand of 0 is even, of every power of two odd: truncate unless lo is 0
+        if fmt.mbits == 0 and not fmt.is_p3109:  # significand 0 even, of every power of two odd: truncate unless lo is 0
             pick = lo if lo != 0 else hi
         else:
             pick = lo if last_bit(lo) == 1 else hi
@@ -343,10 +359,8 @@ def test_edge_files_against_gfloat(name):
         np.testing.assert_array_equal(got[~nan], want, err_msg=str(path))
 
 
-@pytest.mark.xfail(strict=True, reason="lowbit sends binary8p1 ties (precision 1) to the larger magnitude (as "
-                   "ml_dtypes does for E8M0 and IEEE 754 does when both neighbours are odd); gfloat, the P3109 "
-                   "reference, sends them to the even code: reported to the lead")
 def test_binary8p1_ties_match_gfloat():
+    """P3109 §4.9.3: ties at P = 1 go to the even code, as gfloat (the P3109 reference) does."""
     from gfloat import RoundMode, encode_ndarray, round_ndarray
 
     fi = _gfloat_fi("binary8p1")
@@ -355,6 +369,42 @@ def test_binary8p1_ties_match_gfloat():
     keep = ~np.isnan(x)
     want = encode_ndarray(fi, round_ndarray(fi, x[keep], RoundMode.TiesToEven))
     np.testing.assert_array_equal(vf.column("expected")[keep].astype(np.int64), want.astype(np.int64))
+
+
+# ---------------------------------------------------------------------------------------
+# the P3109 family files: gfloat's codes, every mode (tests/test_p3109_family.py's gfloat_round)
+# ---------------------------------------------------------------------------------------
+P3109_FILES = sorted((ROOT / "encode" / "p3109").glob("*/*.txt"))
+
+
+def test_p3109_family_files_are_there():
+    from lowbit.vectors.families import P3109_ENCODE_MAX_K
+
+    assert {p.parent.name for p in P3109_FILES} == {f.name for f in p3109_formats(P3109_ENCODE_MAX_K)}
+    assert len(P3109_FILES) == 20 * len(p3109_formats(P3109_ENCODE_MAX_K))
+
+
+@pytest.mark.parametrize("path", P3109_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_p3109_family_files_against_gfloat(path):
+    from gfloat import encode_ndarray
+    from test_p3109_family import gfloat_round
+
+    name = path.parent.name
+    parts = path.stem.split("-")
+    rounding, overflow = parts[0], parts[1]
+    fi = _gfloat_fi(name)
+    vf = read(path)
+    x = vf.column("input").astype(np.uint32).view(np.float32)
+    with np.errstate(invalid="ignore"):
+        xd = x.astype(np.float64)
+    got = vf.column("expected").astype(np.int64)
+    sr = vf.column("srbits").astype(np.int64) if "srbits" in vf.header["compare"] else None
+    keep = ~np.signbit(xd) | fi.is_signed | np.isnan(xd)  # unsigned negatives: test_p3109_family
+    with np.errstate(all="ignore"):
+        rounded = gfloat_round(fi, xd[keep], rounding, overflow == "saturate", None if sr is None else sr[keep],
+                               8 if sr is not None else 0)
+        want = encode_ndarray(fi, rounded).astype(np.int64)
+    np.testing.assert_array_equal(got[keep], want, err_msg=str(path))
 
 
 # ---------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import __version__
 from ..codec import decode, encode
-from ..formats import CLASS_NAMES, FORMATS, Format
+from ..formats import CLASS_NAMES, FORMATS, P3109_REPRESENTATIVE, Format, format as lookup
 from ..profiles import PROFILES, resolve
 from ..rules import Rules, default_rules
 from .edges import edge_bits, overflow_subset
@@ -81,6 +81,7 @@ SPEC_FORMAT = {
     "fnuz": "fnuz encoding of ml_dtypes (Graphcore/AMD): no Inf, no -0, the only NaN is 0x80",
     "finite": "OCP Microscaling (MX) v1.0 §5.3.2 (FP6/FP4 elements: no Inf, no NaN)",
     "p3109": "IEEE P3109 interim report (binary8pP, signed, extended: ±Inf at 0x7f/0xff, NaN at 0x80)",
+    "p3109_family": "IEEE P3109 interim report §4 (formats), §4.9.3 RoundToPrecision, §4.9.4 Saturate",
     "exponent_only": "OCP Microscaling (MX) v1.0 §5.4.1 (E8M0 scale: 2^(code-127), NaN at 0xff, no zero)",
     "int": "two's-complement integer",
 }
@@ -96,6 +97,8 @@ SPEC_OVERFLOW = {
     "saturate": "beyond ±max finite gives ±max (OCP OFP8 v1.0 §4.4 saturation mode)",
     "nonsaturating": "±Inf where the format has Inf, else NaN (OCP OFP8 v1.0 §4.4; IEEE 754-2019 §7.4)",
     "wrap": "wrap modulo 2^bits (the C conversion of an out-of-range integer)",
+    "wrap_int32": "the C conversion on x86-64: truncate to int32 (INT_MIN out of its range), then its low bits",
+    "zero": "out of range gives 0 (ml_dtypes >= 0.7 integer casts)",
 }
 DETERMINISTIC_ROUNDINGS = tuple(SPEC_ROUNDING)
 
@@ -110,6 +113,9 @@ SOURCES = {"float32": np.dtype(np.float32), "float16": np.dtype(np.float16), "bf
 def format_spec(fmt: Format) -> str:
     if fmt.name == "mxint8":
         return "OCP Microscaling (MX) v1.0 §5.3.3 (MXINT8 element: two's complement, 6 fraction bits)"
+    if fmt.is_p3109 and fmt.name not in FORMATS:
+        return (f"{SPEC_FORMAT['p3109_family']}: K={fmt.bits}, P={fmt.mbits + 1}, "
+                f"{'signed' if fmt.signed else 'unsigned'}, {fmt.domain} domain")
     return SPEC_FORMAT[fmt.specials]
 
 
@@ -206,10 +212,27 @@ def table_formats() -> list[Format]:
     return [f for f in FORMATS.values() if f.bits <= 16]
 
 
+# Profiles named after a library that follow its installed version: no vectors of their own.
+VERSION_FOLLOWING_PROFILES = ("ml_dtypes",)
+# P3109 members with golden vectors, kept small (the repository travels to the GPU machine
+# under 64 MiB): decode tables up to K = 12, encode edge sets for K <= 6 — every P3109 kind
+# (P = 1, P = K, signed / unsigned, extended / finite); the 8-bit signed extended members are
+# the binary8pP formats of encode/edges.  tests/test_p3109_family.py covers every member.
+P3109_DECODE_MAX_K = 12
+P3109_ENCODE_MAX_K = 6
+
+
+def p3109_formats(max_k: int = P3109_DECODE_MAX_K) -> list[Format]:
+    """The representative members of the IEEE P3109 family (:data:`lowbit.formats.P3109_REPRESENTATIVE`)
+    of at most ``max_k`` bits that get golden vectors (the binary8pP members are registered formats)."""
+    return [f for f in (lookup(n) for n in P3109_REPRESENTATIVE) if f.bits <= max_k]
+
+
 @family("decode", "decode")
 def decode_family() -> list[Target]:
-    """decode/<fmt>.txt: every code of every format up to 16 bits -> float32 and float64 bits, class."""
-    return [Target(f"decode/{f.name}.txt", _decode_maker(f)) for f in table_formats()]
+    """decode/<fmt>.txt: every code of every format up to 16 bits -> float32 and float64 bits, class
+    (the registered formats and the representative P3109 family members)."""
+    return [Target(f"decode/{f.name}.txt", _decode_maker(f)) for f in table_formats() + p3109_formats()]
 
 
 def _decode_maker(fmt: Format):
@@ -287,9 +310,13 @@ def _edges_maker(fmt, rnd, ov, full, path):
 
 @family("encode-profiles", "encode/profiles")
 def profiles_family() -> list[Target]:
-    """encode/profiles/<profile>/<fmt>.txt: the float32 edge set under every registered profile."""
+    """encode/profiles/<profile>/<fmt>.txt: the float32 edge set under every registered profile
+    except ``ml_dtypes``, which follows the installed ml_dtypes (its pinned eras, ``ml_dtypes_0.5``
+    …, are built instead, so the tree is the same on every machine)."""
     out = []
     for name in sorted(PROFILES):
+        if name in VERSION_FOLLOWING_PROFILES:
+            continue
         for fmt in edge_formats():
             try:
                 resolve(name, fmt, SOURCES["float32"])
@@ -395,6 +422,86 @@ def _stochastic_maker(fmt, mode, path):
                 Column("srbits", (SRNUMBITS + 3) // 4, f"the {SRNUMBITS} random bits of this case", sr),
                 Column("expected", code_digits(fmt), f"{fmt.name} code", codes),
                 Column("flags", 2, FLAGS_MEANING, encode_flags(x, codes, fmt))]
+        return VectorFile(header, cols)
+
+    return make
+
+
+P3109_ROUNDINGS = DETERMINISTIC_ROUNDINGS + STOCHASTIC_MODES
+SPEC_P3109_ROUNDING = {
+    "nearest_even": "P3109 §4.9.3 NearestTiesToEven ('even': the code's parity, at P = 1 the exponent field's)",
+    "nearest_away": "P3109 §4.9.3 NearestTiesToAway",
+    "toward_zero": "P3109 §4.9.3 TowardZero",
+    "up": "P3109 §4.9.3 TowardPositive",
+    "down": "P3109 §4.9.3 TowardNegative",
+    "odd": "P3109 §4.9.3 ToOdd (away when inexact and the truncated code is even; §4.9.4: no clamp on overflow)",
+    "stochastic": "P3109 §4.9.3 StochasticC = gfloat Stochastic (fraction rounded to srnumbits bits, ties even)",
+    "stochastic_odd": "gfloat StochasticOdd (fraction rounded to srnumbits bits, ties odd; not a P3109 mode)",
+    "stochastic_fast": "P3109 §4.9.3 StochasticB = gfloat StochasticFast (floor(frac·2^(n+1)) + 2r + 1 >= 2^(n+1))",
+    "stochastic_fastest": "P3109 §4.9.3 StochasticA = gfloat StochasticFastest (floor(frac·2^n) + r >= 2^n)",
+}
+SPEC_P3109_OVERFLOW = {
+    "saturate": "P3109 §4.9.4 SatFinite: beyond ±max (and ±Inf) gives ±max; unsigned: negatives give 0",
+    "nonsaturating": "P3109 §4.9.4 SatNone: ±Inf (extended domain) or NaN (finite domain), except that "
+                     "TowardZero/TowardNegative/TowardPositive clamp finite overflows toward zero to ±max; "
+                     "unsigned: a negative value rounding to non-zero gives NaN (0 under TowardZero/TowardPositive)",
+}
+
+
+@family("encode-p3109", "encode/p3109")
+def p3109_family_vectors() -> list[Target]:
+    """encode/p3109/<fmt>/<rounding>-<overflow>[-sr8].txt: the float32 edge set of representative
+    IEEE P3109 family members (every width class, P = 1 and P = K, signed and unsigned, extended and
+    finite) under every rounding mode (stochastic ones with 8 random bits per input) and both overflow
+    rules (SatNone = nonsaturating, SatFinite = saturate), each on the whole edge set."""
+    out = []
+    for fmt in p3109_formats(P3109_ENCODE_MAX_K):
+        for ov in ("nonsaturating", "saturate"):
+            for rnd in P3109_ROUNDINGS:
+                tail = f"-sr{SRNUMBITS}" if rnd in STOCHASTIC_MODES else ""
+                path = f"encode/p3109/{fmt.name}/{rnd}-{ov}{tail}.txt"
+                out.append(Target(path, _p3109_maker(fmt, rnd, ov, path)))
+    return out
+
+
+def _p3109_maker(fmt, rnd, ov, path):
+    def make():
+        from .mx_family import _splitmix64
+
+        rules = effective_rules(fmt, SOURCES["float32"], None, rounding=rnd, overflow=ov)
+        bits = edge_bits(fmt)
+        x = bits.view(np.float32)
+        note = ("the float32 edge set of the format (values, midpoints, thresholds, each ±1..3 ulps; "
+                "specials), sorted by bit pattern")
+        kw = dataclasses.asdict(rules)
+        sr = None
+        if rnd in STOCHASTIC_MODES:
+            seed = 0x3109 + fmt.bits * 131 + fmt.mbits * 7 + 2 * int(fmt.signed) + int(fmt.has_inf) \
+                + 1000 * P3109_ROUNDINGS.index(rnd) + 50000 * int(ov == "saturate")
+            words = _splitmix64(seed, bits.size)
+            sr = np.array([w >> (64 - SRNUMBITS) for w in words], dtype=np.int64)
+            kw.update(srbits=sr, srnumbits=SRNUMBITS)
+            note += f"; each input with one {SRNUMBITS}-bit srbits word from a fixed splitmix64 stream"
+        codes = encode(x, fmt, **kw)
+        header = {
+            "operation": f"encode float32 -> {fmt.name}",
+            "source": "float32 bit patterns",
+            "format": format_summary(fmt),
+            "profile": "- (explicit rules below)",
+            "rounding": f"{rnd}{f' with srnumbits={SRNUMBITS}' if sr is not None else ''}: {SPEC_P3109_ROUNDING[rnd]}",
+            "overflow": f"{ov}: {SPEC_P3109_OVERFLOW[ov]}",
+            "rules": rules_text(rules) + (f", srnumbits={SRNUMBITS}" if sr is not None else ""),
+            "spec": format_spec(fmt),
+            "inputs": note,
+            "compare": "input srbits -> expected flags" if sr is not None else "input -> expected flags",
+            "lowbit": __version__,
+            "command": build_command(path),
+        }
+        cols = [Column("input", 8, "float32 bit pattern", bits)]
+        if sr is not None:
+            cols.append(Column("srbits", (SRNUMBITS + 3) // 4, f"the {SRNUMBITS} random bits of this case", sr))
+        cols += [Column("expected", code_digits(fmt), f"{fmt.name} code", codes),
+                 Column("flags", 2, FLAGS_MEANING, encode_flags(x, codes, fmt))]
         return VectorFile(header, cols)
 
     return make
