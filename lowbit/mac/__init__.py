@@ -13,6 +13,8 @@ from .accumulators import (  # noqa: F401
     ROUNDINGS,
     Exact,
     FusedBlock,
+    Schedule,
+    Unit,
     h100_fp8,
     h100_fp8_triton,
     h100_mma_sync_f16,
@@ -21,5 +23,5 @@ from .api import dot, matmul  # noqa: F401
 from .mx import mx_matmul  # noqa: F401
 from .registry import KINDS, PRESETS, accumulator  # noqa: F401
 
-__all__ = ["matmul", "dot", "accumulator", "mx_matmul", "Exact", "IEEE", "FusedBlock", "ByShape", "KINDS", "PRESETS",
+__all__ = ["matmul", "dot", "accumulator", "mx_matmul", "Exact", "IEEE", "FusedBlock", "Unit", "Schedule", "ByShape", "KINDS", "PRESETS",
            "ROUNDINGS", "h100_fp8", "h100_fp8_triton", "h100_mma_sync_f16"]

@@ -95,6 +95,92 @@ def _check_int(kind, name, value, lo, hi=None, none_ok=False):
         raise ValueError(f"{kind}: {name}={value} out of range; allowed: {rng}{' or None' if none_ok else ''}")
 
 
+# ------------------------------------------------------------------------------------
+# The two halves of a fused-block accumulator: what one step computes, how K is walked
+# ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Unit:
+    """What one tensor-core step computes: the arithmetic, independent of how a kernel walks K.
+
+    Fields (the evidence behind each H100 value is in the presets' docstrings and
+    ``vectors/hardware/h100/*/README.md``):
+      block_size: products fused in one step (H100: 32 for FP8 wgmma, 16 for FP16/BF16, 8 for
+        TF32 — found by cancellation probes: a tiny term survives only outside the step of a
+        cancelling pair).
+      frac_bits: F, the grid 2^(E − F) every term is rounded to, E the step's alignment exponent
+        (H100: 13 for FP8, 25 for 16-bit inputs and TF32 — the smallest surviving 2^-k beside a
+        cancelling ±1 pair).
+      align: ``"operands"`` (E from e_a + e_b, what the H100 does: 1.5·1.5 beside −1.5·1.5 keeps
+        a 2^-F term) or ``"product"`` (the exact product's exponent).
+      term_rounding / acc_rounding: rounding of each product / of the incoming accumulator to the
+        grid (H100: toward zero on the magnitude — 0.75 of a grid step is dropped).
+      acc_in_max: the incoming accumulator's exponent takes part in E (always True).
+      sum_frac_bits, sum_bits, sum_rounding: how the exact step sum is cut (H100 float32 chains: 24
+        bits toward zero; FP8: 14 bits; float16 accumulation: 11 bits to nearest even).
+      sum_emax, sum_emin: the chain format's range (overflow to a sticky ±Inf, the subnormal grid;
+        float32 chains: 127 / −126, recorded with paths/probe_overflow.py).
+      nan_bits, nan_bits16: the bits of a NaN result (H100: 0x7FFFFFFF, 0x7FFF).
+      input_rounding, operand_split: what happens to float32 operands before the step (TF32 cut
+        or rounded; Triton's 3xTF32 split).
+    """
+
+    block_size: int = 32
+    frac_bits: int = 13
+    align: str = "operands"
+    term_rounding: str = "toward_zero"
+    acc_rounding: str = "toward_zero"
+    acc_in_max: bool = True
+    sum_frac_bits: int | None = None
+    sum_bits: int | None = 14
+    sum_rounding: str = "toward_zero"
+    sum_emax: int | None = None
+    sum_emin: int | None = None
+    nan_bits: int = 0x7FC00000
+    nan_bits16: int | None = None
+    input_rounding: str = "none"
+    operand_split: str | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How a kernel walks K for each output: the order K meets the steps and how partial sums
+    are combined — a library's choice, often per shape.
+
+    Fields:
+      promote_every, promote_chunk: the chain is added into a float32 accumulator and restarted
+        every ``promote_every`` elements of K and at the end of every ``promote_chunk`` (cuBLASLt
+        FP8 slow accumulation: 128; Triton ``max_num_imprecise_acc`` and BLOCK_K).
+      split_k, split_granule, split_slices: split-K slices (equal slices of whole granules, or
+        explicit lengths), each its own chain (cuBLAS splitK kernels, found by float32-boundary
+        probes: a term below the chain's grid survives only across a slice boundary).
+      split_tree, split_reduce: how the slices' results are added — in order or as a tree, in
+        float32 or float16 (splitKreduce_kernel; found by float32 associativity probes).
+      k_tile: the mainloop's k-tile whose partial tile each slice runs first (CUTLASS 2.x).
+      interleave_group, interleave_run: the order K's elements meet the steps (mma.sync under
+        Triton's FP8 layout: 32, 2).
+      for_k, tiles, for_mn: the shape the schedule was found for, and per-output-tile variants
+        (cuBLAS stream-K tiles).
+    """
+
+    promote_every: int | None = None
+    promote_chunk: int | None = None
+    split_k: int = 1
+    split_granule: int = 128
+    split_slices: tuple | None = None
+    split_tree: tuple | None = None
+    split_reduce: str = "float32"
+    for_k: int | None = None
+    tiles: tuple | None = None
+    for_mn: tuple | None = None
+    k_tile: int | None = None
+    interleave_group: int | None = None
+    interleave_run: int = 1
+
+
+UNIT_FIELDS = tuple(f.name for f in dataclasses.fields(Unit))
+SCHEDULE_FIELDS = tuple(f.name for f in dataclasses.fields(Schedule))
+
+
 @dataclass(frozen=True, repr=False)
 class Exact:
     """The exact sum of the exact products, rounded once to float32 (nearest even).
@@ -247,6 +333,24 @@ class FusedBlock:
 
     __repr__ = _repr
 
+    @classmethod
+    def of(cls, unit: Unit, schedule: Schedule = Schedule(), *, formats: tuple | None = None,
+           preset: str | None = None) -> "FusedBlock":
+        """The accumulator that runs ``unit``'s step under ``schedule`` (a preset is a unit plus a
+        schedule); ``formats`` and ``preset`` label it."""
+        return cls(**dataclasses.asdict(unit), **{f: getattr(schedule, f) for f in SCHEDULE_FIELDS},
+                   formats=formats, preset=preset)
+
+    @property
+    def unit(self) -> Unit:
+        """What one step computes (:class:`Unit`)."""
+        return Unit(**{f: getattr(self, f) for f in UNIT_FIELDS})
+
+    @property
+    def schedule(self) -> Schedule:
+        """How K is walked (:class:`Schedule`)."""
+        return Schedule(**{f: getattr(self, f) for f in SCHEDULE_FIELDS})
+
     def __post_init__(self):
         k = "fused-block"
         _check_int(k, "block_size", self.block_size, 1, 1 << 20)
@@ -374,6 +478,10 @@ def by_shape(preset: str, formats: tuple, **params) -> ByShape:
 # Presets: settings of fused-block
 # ------------------------------------------------------------------------------------
 H100_FP8_FORMATS = ("float8_e4m3fn", "float8_e5m2")
+# The FP8 wgmma step of the H100 (shared/hardware/h100/README.md, probes/): 32 products,
+# operand-exponent alignment, 2^(E−13) grid, truncation toward zero, 14-bit sums, NaN 0x7FFFFFFF.
+H100_FP8_UNIT = Unit(block_size=32, frac_bits=13, align="operands", term_rounding="toward_zero",
+                     acc_rounding="toward_zero", sum_bits=14, sum_rounding="toward_zero", nan_bits=0x7FFFFFFF)
 
 
 # cuBLASLt's split-K for torch._scaled_mm on the H100, per recorded (M, N, K, fast_accum)
@@ -451,11 +559,9 @@ def h100_fp8(fast_accum: bool = False, split_k: int | None = None, M: int | None
         return dataclasses.replace(h100_fp8(fast_accum, H100_FP8_CUBLASLT_SPLIT[key]), for_k=K)
     if split_k is None:
         return by_shape("h100-fp8", H100_FP8_FORMATS, **({"fast_accum": True} if fast_accum else {}))
-    return FusedBlock(block_size=32, frac_bits=13, align="operands", term_rounding="toward_zero",
-                      acc_rounding="toward_zero", acc_in_max=True, sum_bits=14,
-                      sum_rounding="toward_zero", promote_every=None if fast_accum else 128,
-                      split_k=split_k, split_granule=128, nan_bits=0x7FFFFFFF, formats=H100_FP8_FORMATS,
-                      preset="h100-fp8")
+    return FusedBlock.of(H100_FP8_UNIT, Schedule(promote_every=None if fast_accum else 128, split_k=split_k,
+                                                 split_granule=128),
+                         formats=H100_FP8_FORMATS, preset="h100-fp8")
 
 
 def h100_fp8_triton(block_k: int = 32, max_num_imprecise_acc: int | None = None) -> FusedBlock:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .accumulators import ByShape, Exact, FusedBlock, by_shape
+from .accumulators import ByShape, Exact, FusedBlock, Schedule, Unit, by_shape
 
 H100_NAN_BITS = 0x7FFFFFFF
 LIBRARIES = ("cublas", "triton")
@@ -55,11 +55,10 @@ def _tensor_core(block_size: int, fmt: str, preset: str, sum_bits: int = 24,
         # a float32 chain: overflow is ±Inf and stays so, the sum is cut to float32's subnormal
         # grid (recorded: paths/probe_overflow.py on wgmma, mma/ on mma.sync)
         sum_emax, sum_emin = 127, -126
-    return FusedBlock(block_size=block_size, frac_bits=25, align="operands",
-                      term_rounding="toward_zero", acc_rounding="toward_zero", acc_in_max=True,
-                      sum_bits=sum_bits, sum_rounding=sum_rounding, sum_emax=sum_emax, sum_emin=sum_emin,
-                      promote_every=None,
-                      nan_bits=H100_NAN_BITS, nan_bits16=H100_NAN_BITS16, formats=(fmt,), preset=preset)
+    unit = Unit(block_size=block_size, frac_bits=25, align="operands", term_rounding="toward_zero",
+                acc_rounding="toward_zero", sum_bits=sum_bits, sum_rounding=sum_rounding, sum_emax=sum_emax,
+                sum_emin=sum_emin, nan_bits=H100_NAN_BITS, nan_bits16=H100_NAN_BITS16)
+    return FusedBlock.of(unit, Schedule(), formats=(fmt,), preset=preset)  # one chain over K
 
 
 def _split(acc: FusedBlock, name: str, library: str, split_k: int) -> FusedBlock:
