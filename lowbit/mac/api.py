@@ -94,6 +94,10 @@ def matmul(a_codes, b_codes, a_format, b_format, *, accumulator, scale_a=1.0, sc
       TypeError: non-integer codes, unknown accumulator parameter, non-numeric scale.
       RuntimeError: ``device="cuda"`` where numba.cuda finds no GPU.
     """
+    if np.ndim(scale_a) or np.ndim(scale_b):  # rowwise / blockwise scales: lowbit.mac.blockscaled
+        from .blockscaled import scaled_matmul
+        return scaled_matmul(a_codes, b_codes, a_format, b_format, accumulator=accumulator, scale_a=scale_a,
+                             scale_b=scale_b, out_dtype=out_dtype, device=device, M=M, N=N, K=K)
     acc = for_operands(accumulator, a_codes, b_codes, a_format, b_format, M, N, K)
     sa, sb = _scale(scale_a, "scale_a"), _scale(scale_b, "scale_b")
     odt = _out_dtype(out_dtype)
