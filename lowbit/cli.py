@@ -1,6 +1,6 @@
 """The lowbit command line.
 
-``lowbit formats | table | encode | decode | explain | vectors build|verify | check``.
+``lowbit formats | table | encode | decode | explain | vectors build|verify | check | discover``.
 Every command's ``--help`` ends with an example; errors print one clear line and exit
 with status 2 (never a traceback).  ``lowbit`` with no arguments prints the format table.
 """
@@ -219,6 +219,51 @@ def _cmd_check_gemm(args) -> int:
     return 0 if result.ok else EXIT_MISMATCH
 
 
+def _cmd_discover(args) -> int:
+    import importlib
+    import json
+
+    from .mac import discovery as D
+    from .mac.store import save
+
+    if len(args.formats) != 2:
+        raise CLIError("--formats needs two names (A's and B's), e.g. --formats bfloat16 bfloat16")
+    M, N, K = args.shape
+    flags = _parse_params(args.param)
+    if args.callable:
+        mod, _, fn = args.callable.partition(":")
+        if not fn:
+            raise CLIError(f"--callable {args.callable!r}: give module:function (a file path also works: path.py:function)")
+        if mod.endswith(".py"):
+            spec = importlib.util.spec_from_file_location("lowbit_user_gemm", mod)
+            if spec is None:
+                raise CLIError(f"--callable: cannot load {mod!r}")
+            m = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(m)
+        else:
+            m = importlib.import_module(mod)
+        factory = getattr(m, fn, None)
+        if factory is None:
+            raise CLIError(f"--callable: {mod!r} has no {fn!r}")
+        gemm = factory(**flags) if flags else factory
+    elif args.gemm:
+        from .mac.gemms import build
+
+        gemm = build(args.gemm, args.formats[0], args.formats[1], **flags)
+    else:
+        raise CLIError("give --gemm OP (torch.matmul, torch._scaled_mm, triton.dot) or --callable module:function")
+    acc, rep = D.discover(gemm, args.formats[0], args.formats[1], M=M, N=N, K=K, seed=args.seed, report=True,
+                          device=args.device)
+    print(rep)
+    print(f"accumulator: {acc!r}")
+    if args.out:
+        save(acc, args.out, gemm=args.gemm or args.callable, params={k: repr(v) for k, v in flags.items()},
+             formats=list(args.formats), shape=[M, N, K], calls=rep.calls, seconds=round(rep.seconds, 2),
+             log=rep.lines)
+        print(f"saved to {args.out} (lowbit.mac.load({json.dumps(str(args.out))}))")
+    return 0
+
+
 def _load_npy(path):
     import numpy as np
 
@@ -326,6 +371,28 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--scale-b", type=float, default=1.0)
     g.add_argument("--device", default="cpu", help="where lowbit computes the model: cpu or cuda")
     p.set_defaults(func=_cmd_check)
+
+    p = _sub(sub, "discover", "derive a GEMM's bit-exact accumulator by probing it (lowbit.mac.discover)",
+             "lowbit discover --gemm torch.matmul --formats bfloat16 bfloat16 --shape 64 64 4096 --out bf16.json\n"
+             "  lowbit discover --gemm torch._scaled_mm --formats e4m3 e4m3 --shape 64 64 4096 --param fast_accum=True\n"
+             "  lowbit discover --gemm triton.dot --formats float16 float16 --shape 64 64 256 --param block_k=64\n"
+             "  lowbit discover --callable my_kernels.py:gemm --formats e4m3 e4m3 --shape 128 128 1024",
+             description="send crafted operands to a GEMM at one shape, read its unit (block, grid, roundings, "
+                         "sum width) and schedule (steps, split-K slices, promotion, reduction order) from the bits, "
+                         "confirm on random operands and print the accumulator; --out saves it as JSON for "
+                         "lowbit.mac.load. Built-in GEMMs (--gemm) need torch (and Triton) on a CUDA GPU; "
+                         "--callable takes any Python gemm(A, B) -> float32 numpy C on code arrays.")
+    p.add_argument("--gemm", help="torch.matmul, torch._scaled_mm or triton.dot")
+    p.add_argument("--callable", help="module:function or path.py:function: the GEMM itself (with --param: a "
+                                      "factory called with the parameters)")
+    p.add_argument("--formats", nargs="+", default=[], metavar="FMT", help="the formats of A and B")
+    p.add_argument("--shape", nargs=3, type=int, required=True, metavar=("M", "N", "K"))
+    p.add_argument("--param", action="append", metavar="KEY=VALUE",
+                   help="the GEMM's knobs, repeatable (fast_accum=True, block_k=64, allow_tf32=True)")
+    p.add_argument("--out", help="save the accumulator here (JSON)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random confirmation operands")
+    p.add_argument("--device", default="cpu", help="where lowbit computes its candidates: cpu or cuda")
+    p.set_defaults(func=_cmd_discover)
     return parser
 
 

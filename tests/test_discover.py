@@ -13,7 +13,8 @@ import pytest
 import lowbit
 from blackbox_gemm import FusedChainGEMM, values
 from lowbit.mac import FusedBlock
-from lowbit.mac.discover import DiscoveryError, discover
+from lowbit.mac import discover
+from lowbit.mac.discovery import DiscoveryError
 
 BOXES = {
     # FP8 steps of 32, F=13, 14-bit truncated sums, promotion every 96 (not a power of two)
@@ -105,3 +106,33 @@ def test_bad_arguments():
         discover(box, "e4m3", "e4m3", M=8, N=8, K=0)
     with pytest.raises(DiscoveryError, match="returned shape"):
         discover(lambda A, B: np.zeros((2, 2), np.float32), "e4m3", "e4m3", M=8, N=8, K=64)
+
+
+def test_save_load_and_the_command_line(tmp_path, capsys):
+    """lowbit discover --callable (a factory with --param), --out JSON, lowbit.mac.load: the same
+    accumulator, which reproduces the box."""
+    from lowbit.cli import main
+
+    src = tmp_path / "box.py"
+    src.write_text("import sys\nsys.path.insert(0, %r)\nfrom blackbox_gemm import FusedChainGEMM\n\n"
+                   "def make(F=13):\n    return FusedChainGEMM('float8_e4m3fn', 'float8_e4m3fn', n=32, F=F, S=14)\n"
+                   % str(__import__("pathlib").Path(__file__).parent))
+    out = tmp_path / "acc.json"
+    assert main(["discover", "--callable", f"{src}:make", "--param", "F=12", "--formats", "e4m3", "e4m3",
+                 "--shape", "16", "16", "128", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "calls to the GEMM" in text and "frac_bits=12" in text
+    acc = lowbit.mac.load(out)
+    assert acc.frac_bits == 12 and acc.block_size == 32
+    box = FusedChainGEMM("float8_e4m3fn", "float8_e4m3fn", n=32, F=12, S=14)
+    a, b = fresh_operands("float8_e4m3fn", "float8_e4m3fn", 16, 16, 128, 7)
+    assert np.array_equal(lowbit.matmul(a, b, "e4m3", "e4m3", accumulator=acc).view(np.uint32),
+                          box(a, b).view(np.uint32))
+    lowbit.mac.save(acc, tmp_path / "again.json")
+    assert lowbit.mac.load(tmp_path / "again.json") == acc
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    with pytest.raises(ValueError, match="not an accumulator file"):
+        lowbit.mac.load(bad)
+    assert main(["discover", "--formats", "e4m3", "e4m3", "--shape", "8", "8", "64"]) == 2
+    assert "give --gemm OP" in capsys.readouterr().err

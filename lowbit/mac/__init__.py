@@ -22,6 +22,14 @@ from .accumulators import (  # noqa: F401
 from .api import dot, matmul  # noqa: F401
 from .mx import mx_matmul  # noqa: F401
 from .registry import KINDS, PRESETS, accumulator  # noqa: F401
+from .store import load, save  # noqa: F401
+
+
+def discover(gemm, a_format, b_format, *, M, N, K, seed=0, report=False, device="cpu"):
+    """Derive ``gemm``'s bit-exact accumulator by probing it: :func:`lowbit.mac.discover.discover`."""
+    from .discovery import discover as run
+
+    return run(gemm, a_format, b_format, M=M, N=N, K=K, seed=seed, report=report, device=device)
 
 __all__ = ["matmul", "dot", "accumulator", "mx_matmul", "Exact", "IEEE", "FusedBlock", "Unit", "Schedule", "ByShape", "KINDS", "PRESETS",
-           "ROUNDINGS", "h100_fp8", "h100_fp8_triton", "h100_mma_sync_f16"]
+           "ROUNDINGS", "h100_fp8", "h100_fp8_triton", "h100_mma_sync_f16", "discover", "load", "save"]

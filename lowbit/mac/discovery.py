@@ -1,4 +1,4 @@
-"""``lowbit.mac.discover``: derive a GEMM's bit-exact accumulator by probing it.
+"""``lowbit.mac.discover`` (this module: ``lowbit.mac.discovery``): derive a GEMM's bit-exact accumulator by probing it.
 
 ``discover(gemm, a_format, b_format, M=, N=, K=)`` sends crafted operands to ``gemm`` (any
 callable taking A (M×K) and B (K×N) as code arrays and returning the M×N float32 result) and
@@ -49,6 +49,7 @@ from ..formats import Format, format as lookup
 from .accumulators import ROUNDINGS, Exact, FusedBlock, IEEE, Schedule, Unit
 
 TREE_BIG = 24  # 2^24 + 1 rounds to 2^24 in float32; 2^24 + 2 is exact
+STEP_WINDOW = 128  # positions of the first segment whose steps are mapped pair by pair
 
 
 class DiscoveryError(ValueError):
@@ -79,6 +80,7 @@ class Prober:
     def __init__(self, gemm, fa: Format, fb: Format, M: int, N: int, K: int, report: Report):
         self.gemm, self.fa, self.fb, self.M, self.N, self.K = gemm, fa, fb, M, N, K
         self.report = report
+        self.device = "cpu"
         self.history: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.zero_a = self.code(fa, 0.0)
         self.zero_b = self.code(fb, 0.0)
@@ -260,7 +262,7 @@ def f32(x) -> float:
 
 
 def discover(gemm: Callable, a_format, b_format, *, M: int, N: int, K: int, seed: int = 0,
-             report: bool = False):
+             report: bool = False, device: str = "cpu"):
     """The accumulator that reproduces ``gemm`` bit for bit at this shape (see the module docstring).
 
     Args:
@@ -270,6 +272,7 @@ def discover(gemm: Callable, a_format, b_format, *, M: int, N: int, K: int, seed
       M, N, K: the shape to probe at (the schedule found holds for it: ``for_k``).
       seed: of the random confirmation operands.
       report: also return a :class:`Report` (calls, seconds, what each stage found).
+      device: where lowbit computes its candidates for the confirmation ("cpu" or "cuda").
 
     Raises:
       DiscoveryError: nothing in lowbit's model space reproduces ``gemm`` (the message says what
@@ -287,6 +290,7 @@ def discover(gemm: Callable, a_format, b_format, *, M: int, N: int, K: int, seed
     rep = Report()
     t0 = time.perf_counter()
     pr = Prober(gemm, fa, fb, int(M), int(N), int(K), rep)
+    pr.device = device
     acc = _discover(pr, rep, seed)
     rep.seconds = time.perf_counter() - t0
     return (acc, rep) if report else acc
@@ -454,23 +458,25 @@ def _tree(pr: Prober, seg: list, lo: int):
 def _steps(pr: Prober, one: float, t: float, seg0) -> list[list[int]]:
     """The steps of the first segment's first positions, in chain order (lists of positions)."""
     s0, end = seg0
-    w = min(pr.M, pr.N, (end - s0 - 1) // 2)
-    if w < 1:
+    window = list(range(s0 + 1, min(end, s0 + 1 + STEP_WINDOW)))
+    if len(window) < 2:
         return [list(range(s0, end))]
-    window = list(range(s0 + 1, min(end, s0 + 1 + 2 * w)))
     odd, even = window[0::2], window[1::2]
     later = {}  # (p, q) -> rank(q) > rank(p)
-    for rows, cols in ((odd, even), (even, odd)):
-        if not rows or not cols:
-            continue
-        C = pr.grid({s0: -one}, [(p, one) for p in rows], [(q, t) for q in cols])
-        for i, p in enumerate(rows):
-            for j, q in enumerate(cols):
-                v = float(C[i, j])
-                if v not in (0.0, t):
-                    raise DiscoveryError(f"steps: −1 at {s0}, +1 at {p}, separator at {q} gave {v!r}; expected "
-                                         f"0 or the separator {t!r}")
-                later[(p, q)] = v == t
+    for rows_all, cols_all in ((odd, even), (even, odd)):
+        for r0 in range(0, len(rows_all), pr.M):
+            for c0 in range(0, len(cols_all), pr.N):
+                rows, cols = rows_all[r0:r0 + pr.M], cols_all[c0:c0 + pr.N]
+                if not rows or not cols:
+                    continue
+                C = pr.grid({s0: -one}, [(p, one) for p in rows], [(q, t) for q in cols])
+                for i, p in enumerate(rows):
+                    for j, q in enumerate(cols):
+                        v = float(C[i, j])
+                        if v not in (0.0, t):
+                            raise DiscoveryError(f"steps: −1 at {s0}, +1 at {p}, separator at {q} gave {v!r}; "
+                                                 f"expected 0 or the separator {t!r}")
+                        later[(p, q)] = v == t
     # rank(x): 0 if no tested position comes before it, else 1 + the largest rank before it
     # (the longest chain of "comes before"; every step holds positions of both parities)
     before = {x: [p for (p, q), lt in later.items() if q == x and lt] for x in window}
@@ -541,9 +547,10 @@ def _unit(pr: Prober, one: float, classes, triple, F: int, lo: int, rep: Report)
         rep.log("no later step to cancel in: the sum width is not probed (taken as unbounded)")
     nan = _nan_bits(pr, c0)
     emax, emin = (127, -126) if sum_bits == 24 else (None, None)
-    unit = Unit(block_size=max(len(c) for c in classes[1:] or classes), frac_bits=F, align=align,
+    inp = _input_rounding(pr, c0, rep)
+    unit = Unit(block_size=max(len(c) for c in classes), frac_bits=F, align=align,
                 term_rounding=term, acc_rounding=term, sum_bits=sum_bits, sum_rounding=sum_rounding,
-                sum_emax=emax, sum_emin=emin, nan_bits=nan)
+                sum_emax=emax, sum_emin=emin, nan_bits=nan, input_rounding=inp)
     alternatives = []
     if emax is not None:
         alternatives.append(dataclasses.replace(unit, sum_emax=None, sum_emin=None))
@@ -559,10 +566,11 @@ def _unit(pr: Prober, one: float, classes, triple, F: int, lo: int, rep: Report)
 
 def _alignment(pr: Prober, pos, e1: int, F: int, rep: Report) -> str:
     c0, c1, c2 = pos
-    for x in range(pr.pa[1], pr.pa[0] - 1, -1):
+    # both operands normal: a subnormal one aligns with its format's emin, not its own exponent
+    for x in sorted(range(pr.fa.emin, pr.pa[1] + 1), key=lambda v: abs(v - e1 / 2)):
         y = e1 - x
         a, b = 1.5 * 2.0 ** x, 1.5 * 2.0 ** y
-        if not (pr.fits(pr.fa, a) and pr.fits(pr.fb, b)):
+        if y < pr.fb.emin or not (pr.fits(pr.fa, a) and pr.fits(pr.fb, b)):
             continue
         small = 2.0 ** (x + y - F)
         try:
@@ -579,21 +587,41 @@ def _alignment(pr: Prober, pos, e1: int, F: int, rep: Report) -> str:
     return "operands"
 
 
+def _input_rounding(pr: Prober, k: int, rep: Report) -> str:
+    """float32 operands: how many fraction bits reach the step (a = 1 + 2^-j alone, times 1), and,
+    where it is TF32's 10, how the rest is rounded off (0.75 and 0.5 of TF32's last place)."""
+    f = pr.fa
+    if f.mbits <= 10 or pr.fb.name != f.name:
+        return "none"
+    js = list(range(1, f.mbits + 1))
+    got = pr.probes([{k: (1.0 + 2.0 ** -j, 1.0)} for j in js])
+    kept = [j for j, v in zip(js, got) if float(v) == 1.0 + 2.0 ** -j]
+    p = max(kept) if kept else 0
+    if p == f.mbits:
+        return "none"
+    if p != 10:
+        raise DiscoveryError(f"float32 operands keep {p} fraction bits: lowbit models 23 (none) or 10 (TF32)")
+    ulp = 2.0 ** -10
+    r = [float(v) for v in pr.probes([{k: (1.0 + 0.75 * ulp, 1.0)}, {k: (1.0 + 0.5 * ulp, 1.0)},
+                                      {k: (1.0 + 1.5 * ulp, 1.0)}])]
+    mode = {(1.0, 1.0, 1.0 + ulp): "toward_zero", (1.0 + ulp, 1.0, 1.0 + 2 * ulp): "nearest_even",
+            (1.0 + ulp, 1.0 + ulp, 1.0 + 2 * ulp): "nearest_away"}.get(tuple(r))
+    if mode is None:
+        raise DiscoveryError(f"float32 operands 1 + 0.75, 0.5, 1.5 TF32 ulps gave {r}: no input rounding")
+    rep.log(f"float32 operands cut to TF32 (10 fraction bits), {mode}")
+    return mode
+
+
 def _nan_bits(pr: Prober, k: int) -> int:
     if not pr.fa.has_nan:
         return 0x7FC00000
     A = np.full((pr.M, pr.K), pr.zero_a, pr.fa.code_dtype)
     B = np.full((pr.K, pr.N), pr.zero_b, pr.fb.code_dtype)
-    A[:, k] = int(pr.fa.nan_codes[0]) if hasattr(pr.fa, "nan_codes") else _a_nan(pr.fa)
+    A[:, k] = int(encode(np.array([np.nan]), pr.fa)[0])
     B[k, :] = pr.code(pr.fb, 1.0)
     C = pr.call(A, B)
     bits = int(C.view(np.uint32)[0, 0])
     return bits if (bits >> 23) & 0xFF == 0xFF and bits & 0x7FFFFF else 0x7FC00000
-
-
-def _a_nan(f: Format) -> int:
-    codes = np.arange(1 << f.bits, dtype=np.uint32).astype(f.code_dtype)
-    return int(codes[np.isnan(decode(codes, f))][0])
 
 
 # ---- schedules ------------------------------------------------------------------------------------
@@ -644,9 +672,10 @@ def _random_operands(pr: Prober, rng) -> list[tuple[np.ndarray, np.ndarray, str]
     for f_name in ("normal", "wide", "every code", "cancellation"):
         ops = []
         for f, shape in ((pr.fa, (pr.M, pr.K)), (pr.fb, (pr.K, pr.N))):
-            codes = np.arange(1 << f.bits, dtype=np.uint32).astype(f.code_dtype)
+            codes = (np.arange(1 << f.bits, dtype=np.uint32) if f.bits <= 16 else
+                     rng.integers(0, 1 << 32, 1 << 16, dtype=np.uint64).astype(np.uint32)).astype(f.code_dtype)
             vals = decode(codes, f)
-            finite = codes[np.isfinite(vals)]
+            finite = codes[np.isfinite(vals) & (np.abs(vals) < 2.0 ** 60) & (np.abs(vals) > 2.0 ** -60)]
             if f_name == "normal":
                 c = encode(rng.normal(size=shape), f, overflow="saturate")
             elif f_name == "wide":
@@ -683,7 +712,8 @@ def _confirm(pr: Prober, rep: Report, seed: int, candidates: list):
         for i, (A, B, C) in enumerate(calls):
             try:
                 with np.errstate(all="ignore"):
-                    got = matmul(A, B, pr.fa, pr.fb, accumulator=cand).view(np.uint32)
+                    dev = pr.device if isinstance(cand, FusedBlock) else "cpu"
+                    got = matmul(A, B, pr.fa, pr.fb, accumulator=cand, device=dev).view(np.uint32)
             except ValueError as err:
                 bad = (i, -1, str(err))
                 break
