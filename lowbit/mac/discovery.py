@@ -656,7 +656,7 @@ def _schedules(pr: Prober, seg, tree, classes, unit) -> list[Schedule]:
             out.append(Schedule(for_k=K, **o))
             continue
         if tree is None and regular and not o.get("k_tile"):
-            out.append(Schedule(promote_every=lengths[0], **o))
+            out.append(Schedule(promote_every=lengths[0], for_k=K, **o))  # found at this K only
         out.append(Schedule(split_slices=lengths, split_tree=tree if tree is not None else None, for_k=K, **o)
                    if tree is not None else Schedule(split_slices=lengths, for_k=K, **o))
     return out
