@@ -458,3 +458,44 @@ def test_stochastic_files_against_gfloat(path):
     want = encode_ndarray(_gfloat_fi(name), rounded[~nan]).astype(np.int64)
     np.testing.assert_array_equal(got[~nan], want)
     assert len(set(sr.tolist())) > 100  # the random bits vary
+
+
+# ---------------------------------------------------------------------------------------
+# block-scaled dot products: the spec's DotGeneral, computed here from the file's own codes with
+# ml_dtypes decoding and exact fractions (independent of lowbit.mx and lowbit.mac)
+# ---------------------------------------------------------------------------------------
+BLOCKSCALED = sorted((ROOT / "dot" / "blockscaled").glob("*/dot_general.txt"))
+
+
+def test_blockscaled_files_are_there():
+    names = {p.parent.name for p in (ROOT / "dot" / "blockscaled").glob("*/*.txt")}
+    assert names == {"mxfp8_e4m3xmxfp8_e4m3", "mxfp8_e5m2xmxfp8_e4m3", "mxfp4xmxfp4", "mxfp6_e2m3xmxfp6_e2m3"}
+    assert len(BLOCKSCALED) == 4
+
+
+@pytest.mark.parametrize("path", BLOCKSCALED, ids=lambda p: p.parent.name)
+def test_blockscaled_dot_general_equals_exact_block_sums(path):
+    from fractions import Fraction
+
+    import ml_dtypes
+
+    elem = {"mxfp8_e4m3": ml_dtypes.float8_e4m3fn, "mxfp8_e5m2": ml_dtypes.float8_e5m2,
+            "mxfp4": ml_dtypes.float4_e2m1fn, "mxfp6_e2m3": ml_dtypes.float6_e2m3fn}
+    fa, rest = path.parent.name.split("xmx", 1)
+    fb = "mx" + rest
+    vf = _vec(str(path.relative_to(ROOT)))
+    col = lambda n: vf.column(n).astype(np.uint8)  # noqa: E731
+    a = np.stack([col(f"a{i}") for i in range(256)], 1).view(elem[fa]).astype(np.float64)
+    b = np.stack([col(f"b{i}") for i in range(256)], 1).view(elem[fb]).astype(np.float64)
+    sa = np.stack([col(f"sa{j}") for j in range(8)], 1).view(ml_dtypes.float8_e8m0fnu).astype(np.float64)
+    sb = np.stack([col(f"sb{j}") for j in range(8)], 1).view(ml_dtypes.float8_e8m0fnu).astype(np.float64)
+    want = np.zeros(vf.cases, np.float32)
+    for c in range(vf.cases):
+        total = np.float32(0)
+        for j in range(8):
+            d = sum((Fraction(x) * Fraction(y) for x, y in zip(a[c, 32 * j:32 * j + 32], b[c, 32 * j:32 * j + 32])),
+                    Fraction(0))
+            total = np.float32(total + np.float32(float(d * Fraction(sa[c, j]) * Fraction(sb[c, j]))))
+        want[c] = total
+    got = vf.column("result").astype(np.uint32).view(np.float32)
+    assert vf.cases >= 16 and np.array_equal(got.view(np.uint32), want.view(np.uint32))

@@ -509,7 +509,8 @@ def _p3109_maker(fmt, rnd, ov, path):
 
 # Families of other capabilities: each module registers its families on import; a module is
 # listed here once its capability exists in lowbit (so a build is the same everywhere).
-PLUGINS: tuple[str, ...] = ("lowbit.vectors.mx_family", "lowbit.vectors.dot_family", "lowbit.vectors.h100_family")
+PLUGINS: tuple[str, ...] = ("lowbit.vectors.mx_family", "lowbit.vectors.dot_family", "lowbit.vectors.h100_family",
+                            "lowbit.vectors.blockscaled_family")
 
 
 def load_plugins() -> None:
