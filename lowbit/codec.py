@@ -54,7 +54,9 @@ def params(fmt: Format, rules: Rules | None = None, src: np.dtype = np.dtype(np.
 
 
 def _as_float_array(x) -> np.ndarray:
-    arr = np.asarray(x)
+    from .interop import as_values
+
+    arr = np.asarray(as_values(x))  # torch tensors: their values, exactly
     if arr.dtype.kind in "iub" and not isinstance(x, np.ndarray):
         arr = arr.astype(np.float64)  # Python ints / lists of ints: exact as float64 below 2^53
     if arr.dtype not in _SOURCES:

@@ -57,7 +57,7 @@ def _device(device) -> str:
     return device.strip().lower()
 
 
-def matmul(a_codes, b_codes, a_format, b_format, *, accumulator, scale_a=1.0, scale_b=1.0,
+def matmul(a_codes, b_codes, a_format=None, b_format=None, *, accumulator, scale_a=1.0, scale_b=1.0,
            out_dtype="float32", device="cpu", M=None, N=None, K=None) -> np.ndarray:
     """C = (A @ B) · scale_a · scale_b with A (M×K) and B (K×N) given as element codes.
 
@@ -67,7 +67,10 @@ def matmul(a_codes, b_codes, a_format, b_format, *, accumulator, scale_a=1.0, sc
         A[m, k] and B[k, n], row-major.
       a_format, b_format: format names, dtypes or :class:`lowbit.Format` (at most 16 bits;
         ``"float32"`` with ``fused-block`` accumulators, e.g. ``h100-tf32-triton``,
-        ``h100-fp32``).
+        ``h100-fp32``).  Optional where the operand's dtype is the format: ml_dtypes arrays
+        (float8_*, bfloat16, float6_*, float4_*, int4, int2), numpy float16 / float32, and
+        torch tensors (float8, bfloat16, float16, float32; any device, copied to the CPU) — their
+        bit patterns are the codes (:mod:`lowbit.interop`).
       accumulator: a name (kinds ``"exact"``, ``"ieee"``, ``"fused-block"``; presets of
         :data:`lowbit.mac.PRESETS`, e.g. ``"h100-fp8"``, ``"h100-bf16"``) or an object from
         :func:`lowbit.mac.accumulator`.  A preset takes only the operand formats it covers.
@@ -94,6 +97,10 @@ def matmul(a_codes, b_codes, a_format, b_format, *, accumulator, scale_a=1.0, sc
       TypeError: non-integer codes, unknown accumulator parameter, non-numeric scale.
       RuntimeError: ``device="cuda"`` where numba.cuda finds no GPU.
     """
+    from ..interop import as_codes
+
+    a_codes, a_format = as_codes(a_codes, a_format, "a")
+    b_codes, b_format = as_codes(b_codes, b_format, "b")
     if np.ndim(scale_a) or np.ndim(scale_b):  # rowwise / blockwise scales: lowbit.mac.blockscaled
         from .blockscaled import scaled_matmul
         return scaled_matmul(a_codes, b_codes, a_format, b_format, accumulator=accumulator, scale_a=scale_a,
