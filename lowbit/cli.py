@@ -1,6 +1,6 @@
 """The lowbit command line.
 
-``lowbit formats | table | encode | decode | explain | vectors build|verify | check | discover``.
+``lowbit formats | table | encode | decode | explain | vectors build|verify | check | discover | calibrate``.
 Every command's ``--help`` ends with an example; errors print one clear line and exit
 with status 2 (never a traceback).  ``lowbit`` with no arguments prints the format table.
 """
@@ -264,6 +264,25 @@ def _cmd_discover(args) -> int:
     return 0
 
 
+def _cmd_calibrate(args) -> int:
+    from .mac import calibration as C
+
+    if args.list:
+        rows = C.entries(args.preset)
+        for e in rows:
+            what = "found" if "accumulator" in e else f"not found ({e.get('error', '')[:80]})"
+            print(f"{e['preset']}{''.join(f' {k}={v}' for k, v in e['params'].items())} {e['M']}x{e['N']}x{e['K']}: "
+                  f"{what}  [{e['gpu']}, {e['versions']}; {e['file']}]")
+        print(f"{len(rows)} entries")
+        return 0
+    if not args.preset or not args.shape:
+        raise CLIError("give --preset and at least one --shape M N K (or --list)")
+    path = C.calibrate(args.preset, [tuple(s) for s in args.shape], _parse_params(args.param), device=args.device,
+                       record_outputs=args.held_out)
+    print(f"calibration written to {path}")
+    return 0
+
+
 def _load_npy(path):
     import numpy as np
 
@@ -393,6 +412,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the random confirmation operands")
     p.add_argument("--device", default="cpu", help="where lowbit computes its candidates: cpu or cuda")
     p.set_defaults(func=_cmd_discover)
+
+    p = _sub(sub, "calibrate", "record cuBLAS's per-shape schedule on this GPU into the user cache the presets read",
+             "lowbit calibrate --preset h100-bf16 --shape 128 4096 4096 --shape 1 4096 14336\n"
+             "  lowbit calibrate --preset h100-fp8 --param fast_accum=True --shape 256 1024 8192\n"
+             "  lowbit calibrate --list",
+             description="run lowbit discover on the preset's library GEMM (h100-bf16, h100-fp16: torch.matmul; "
+                         "h100-tf32: torch.matmul with allow_tf32; h100-fp8: torch._scaled_mm) at each shape and "
+                         "store the schedules in $LOWBIT_CACHE or ~/.cache/lowbit/calibration/<gpu>.json, keyed by "
+                         "the GPU and library versions; lowbit.matmul with that preset then reproduces those shapes. "
+                         "Needs torch on a CUDA GPU (SM90 for the h100 presets).")
+    p.add_argument("--preset", choices=("h100-bf16", "h100-fp16", "h100-tf32", "h100-fp8"))
+    p.add_argument("--shape", nargs=3, type=int, action="append", metavar=("M", "N", "K"))
+    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="fast_accum=True for h100-fp8")
+    p.add_argument("--device", default="cpu", help="where lowbit checks its candidates: cpu or cuda")
+    p.add_argument("--held-out", type=int, default=0, metavar="N",
+                   help="also record an N×N corner of the GEMM on seeded random operands (held-out checks)")
+    p.add_argument("--list", action="store_true", help="list the calibrations lowbit reads (cache, then shipped)")
+    p.set_defaults(func=_cmd_calibrate)
     return parser
 
 

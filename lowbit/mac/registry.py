@@ -72,4 +72,23 @@ def accumulator(name, **params) -> Accumulator:
         raise TypeError(
             f"accumulator {key!r}: unknown parameter(s) {', '.join(unknown)}; allowed: {', '.join(allowed) or 'none'}"
         )
+    shape = [params.get(k) for k in ("M", "N", "K")]
+    if key in _calibration().GEMMS and None not in shape:
+        knobs = {k: v for k, v in params.items() if k not in ("M", "N", "K")
+                 and not (k == "library" and v == "cublas") and not (k == "fast_accum" and v is False)}
+        found = _calibration().lookup(key, knobs, *shape)
+        if found is not None:  # calibrated on a GPU (lowbit calibrate): read first
+            return found
+        try:
+            return fn(**params)
+        except ValueError as err:
+            if "was not recorded" not in str(err):
+                raise
+            raise ValueError(f"{err}; or {_calibration().hint(key, knobs, *shape)}") from None
     return fn(**params)
+
+
+def _calibration():
+    from . import calibration
+
+    return calibration
