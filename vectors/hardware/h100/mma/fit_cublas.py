@@ -1,5 +1,9 @@
-"""Fit the K order of the cuBLAS TF32 / FP16-accumulation kernels (the instruction rule of
-chain.py over a schedule) against the recorded cases (../paths) and the crafted probes here.
+"""Loaders of the cuBLAS TF32 / FP16-accumulation recordings (../paths and the crafted probes
+here), operands rebuilt and checked by SHA-256; tests/test_h100_cublas.py and check.py read them.
+
+The K-order fitting that first used them (scanning slice lengths against these recordings) is
+now ``lowbit.mac.discover``, which derives the same schedules from probes on the GPU itself
+(../discover/: cuBLAS TF32 64×64×4096 re-derived as chains of 128 from probes alone).
 """
 from __future__ import annotations
 
@@ -65,42 +69,6 @@ def to_bits(x, kind):
     b = x.astype(np.float16).view(np.uint16).copy()
     b[np.isnan(x)] = 0x7FFF
     return b
-
-
-def score(kind, items, sched_fn, acc, red, fmt=None, detail=False):
-    """items: list from recorded()/crafted(); sched_fn(M, N, K) -> (sched, slice_of) or None."""
-    fmt = fmt or ("tf32rne" if kind == "tf32" else "f16")
-    ok = tot = cok = ctot = 0
-    rows = []
-    for it in items:
-        c, A, B, want = it
-        sch = sched_fn(c["M"], c["N"], c["K"])
-        if sch is None:
-            continue
-        got = to_bits(chain.run(A, B, fmt, sch[0], sch[1], acc, red), kind)
-        n = int(np.count_nonzero(got == want))
-        ok += n
-        tot += want.size
-        ctot += 1
-        cok += n == want.size
-        rows.append((c.get("dist", "crafted"), c["M"], c["K"], n, want.size))
-    if detail:
-        return ok, tot, cok, ctot, rows
-    return ok, tot, cok, ctot
-
-
-def agg(rows):
-    """Per (distribution, M, K): outputs reproduced / recorded, cases reproduced / recorded."""
-    from collections import defaultdict
-
-    d = defaultdict(lambda: [0, 0, 0, 0])
-    for (dist, M, K, n, t) in rows:
-        x = d[(dist, M, K)]
-        x[0] += n
-        x[1] += t
-        x[2] += n == t
-        x[3] += 1
-    return dict(sorted(d.items()))
 
 
 def second_run(kind, M, N, K, which):
