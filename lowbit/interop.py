@@ -94,6 +94,8 @@ def as_codes(x, fmt, name: str) -> tuple[np.ndarray, Format]:
 
 def _checked(bits, own: Format, fmt, name: str, what: str):
     if fmt is not None and lookup(fmt) != own:
-        raise ValueError(f"{name}: a {what} array holds {own.name} codes, but {name}_format={lookup(fmt).name!r}; "
-                         f"allowed: {own.name} (or omit {name}_format)")
+        want = lookup(fmt).name
+        raise TypeError(f"{name}: a {what} array holds {own.name} codes (its bit patterns), but "
+                        f"{name}_format={want!r}; pass {want} codes as an integer array (lowbit.encode(values, "
+                        f"{want!r})) or an array of {want}'s own dtype, or omit {name}_format")
     return bits, own

@@ -304,8 +304,13 @@ def test_bad_preset_arguments():
     z32 = np.zeros((2, 3), np.uint32)
     with pytest.raises(ValueError, match="shapes do not match"):
         lowbit.matmul(z32, z32, "float32", "float32", accumulator="h100-tf32-triton")
-    with pytest.raises(TypeError, match="a_codes: float32 codes must be an integer array"):
-        lowbit.matmul(z32.view(np.float32), z32.T, "float32", "float32", accumulator="h100-tf32-triton")
+    # a float32 array is its own bit patterns (lowbit.interop): the same as the uint32 codes
+    w32 = np.arange(6, dtype=np.uint32).reshape(2, 3) << 20
+    assert np.array_equal(lowbit.matmul(w32.view(np.float32), w32.T.copy(), "float32", "float32",
+                                        accumulator="h100-tf32-triton"),
+                          lowbit.matmul(w32, w32.T.copy(), "float32", "float32", accumulator="h100-tf32-triton"))
+    with pytest.raises(TypeError, match="a: a float32 array holds float32 codes .* pass bfloat16 codes as an integer"):
+        lowbit.matmul(z32.view(np.float32), z32.T, "bfloat16", "float32", accumulator="h100-tf32-triton")
     with pytest.raises(ValueError, match="a_format='float32' is not covered by accumulator 'h100-int8'; "
                                          "its operand formats: int8"):
         lowbit.matmul(z32, z32.T, "float32", "float32", accumulator="h100-int8")
