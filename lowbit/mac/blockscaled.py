@@ -26,11 +26,12 @@ torch 2.11.0+cu130, cuBLASLt 13.1.0.0 = 130100; fitted with ``fit_scaled_mm.py``
   rounds acc to nearest even.  ``use_fast_accum=True`` is refused by cuBLASLt for blockwise
   scales (torch raises), and so here.
 
-cuBLASLt's split-K is chosen by shape and is not modelled for array scales: a preset called by
-name fixes the schedule from the recorded shapes (:data:`RECORDED`); any other shape is an
-error naming ``accumulator=lowbit.mac.accumulator("h100-fp8", split_k=1)`` (one chain, which
-every recorded unsplit kernel is).  Recorded and refused: blockwise 128×256×8192, which
-cuBLASLt splits (``..._splitK_TNN`` + ``splitKreduce_kernel``) in a way not yet fitted.
+cuBLASLt's split-K is chosen by shape: a preset called by name fixes the schedule from the
+recorded shapes (:data:`RECORDED`, one unsplit chain, and :data:`BLOCKWISE_SPLITS`: blockwise
+128×256×8192 runs ``..._splitK_TNN`` + ``splitKreduce_kernel`` as slices of 3072, 3072 and 2048
+elements of K, each promoting its 128-blocks by fma from 0, the slices added in order — found by
+``lowbit.mac.discover``); any other shape is an error naming
+``accumulator=lowbit.mac.accumulator("h100-fp8", split_k=1)`` (one chain).
 """
 
 from __future__ import annotations
@@ -55,7 +56,13 @@ for _s in _R1 + _R2:
     RECORDED.add(("b1x128_b128x128",) + _s + (False,))
 RECORDED.add(("b1x128_b1x128", 256, 256, 1024, False))
 RECORDED.add(("b128x128_b1x128", 256, 256, 1024, False))
-SPLIT = {("b1x128_b128x128", 128, 256, 8192, False)}
+SPLIT: set = set()  # recorded split-K shapes whose reduction is not known (none left)
+# Blockwise split-K kernels: the K-slice lengths, each slice's per-128 fma promotions from 0, the
+# slices' float32 results added in order — read by lowbit.mac.discover with every scale 1.0
+# (discover_blockwise_splitk.py and its log in vectors/hardware/h100/blockscaled/discover/:
+# 64 segments of 128, tree ((blocks 0-23, blocks 24-47), blocks 48-63)), then checked on the
+# recorded random-scale cases of that shape.
+BLOCKWISE_SPLITS = {("b1x128_b128x128", 128, 256, 8192, False): (3072, 3072, 2048)}
 
 
 def _ceil(x, n):
@@ -179,7 +186,7 @@ def scaled_matmul(a_codes, b_codes, a_format, b_format, *, accumulator, scale_a,
     if key in SPLIT:
         raise ValueError(f"{mode} at M={Mg}, N={Ng}, K={Kg}: cuBLASLt runs a split-K kernel here whose reduction is "
                          "not modelled (recorded, not fitted)")
-    if split is None and key not in RECORDED:
+    if split is None and key not in RECORDED and key not in BLOCKWISE_SPLITS:
         raise ValueError(f"{mode} scales at M={Mg}, N={Ng}, K={Kg}, fast_accum={fast} were not recorded (cuBLASLt "
                          f"picks split-K by shape); pass accumulator=lowbit.mac.accumulator('h100-fp8'"
                          f"{', fast_accum=True' if fast else ''}, split_k=1) for one unsplit chain")
@@ -202,18 +209,32 @@ def scaled_matmul(a_codes, b_codes, a_format, b_format, *, accumulator, scale_a,
         with np.errstate(over="ignore", invalid="ignore"):
             out = ((acc32 * sb[0, cols][None, :]).astype(np.float32) * sa[rows, 0][:, None]).astype(np.float32)
     else:
-        out = np.zeros((a.shape[0], b.shape[1]), np.float32)
-        for j, lo in enumerate(range(0, Kg, 128)):
-            p = api.accumulate(a[:, lo:lo + 128], b[lo:lo + 128], fa, fb, chain, dev)
-            if mode == "b1x128_b128x128":
-                x, y = sa[rows, j][:, None], sb[j, cols // 128][None, :]
-            elif mode == "b128x128_b1x128":
-                x, y = sa[rows // 128, j][:, None], sb[j, cols][None, :]
-            else:
-                x, y = sa[rows, j][:, None], sb[j, cols][None, :]
+        slices = BLOCKWISE_SPLITS.get(key, (Kg,)) if split is None else (Kg,)
+        ends = np.cumsum((0,) + tuple(slices)).tolist()
+        total = None
+        for s_lo, s_hi in zip(ends[:-1], ends[1:]):
+            part = _blockwise_slice(api, a, b, fa, fb, chain, dev, mode, sa, sb, rows, cols, s_lo, s_hi)
             with np.errstate(over="ignore", invalid="ignore"):
-                if mode == "b1x128_b1x128":
-                    out = _fma32((p * x).astype(np.float32), np.broadcast_to(y, p.shape), out)
-                else:
-                    out = _fma32(p, np.broadcast_to((x * y).astype(np.float32), p.shape), out)
+                total = part if total is None else (total + part).astype(np.float32)  # splitKreduce, in order
+        out = total
     return api.epilogue(out, np.float32(1), np.float32(1), odt, chain)
+
+
+def _blockwise_slice(api, a, b, fa, fb, chain, dev, mode, sa, sb, rows, cols, k_lo, k_hi):
+    """One K-slice of a blockwise kernel: per 128 of K the chain's partial, promoted by one fma."""
+    out = np.zeros((a.shape[0], b.shape[1]), np.float32)
+    for lo in range(k_lo, k_hi, 128):
+        j = lo // 128
+        p = api.accumulate(a[:, lo:lo + 128], b[lo:lo + 128], fa, fb, chain, dev)
+        if mode == "b1x128_b128x128":
+            x, y = sa[rows, j][:, None], sb[j, cols // 128][None, :]
+        elif mode == "b128x128_b1x128":
+            x, y = sa[rows // 128, j][:, None], sb[j, cols][None, :]
+        else:
+            x, y = sa[rows, j][:, None], sb[j, cols][None, :]
+        with np.errstate(over="ignore", invalid="ignore"):
+            if mode == "b1x128_b1x128":
+                out = _fma32((p * x).astype(np.float32), np.broadcast_to(y, p.shape), out)
+            else:
+                out = _fma32(p, np.broadcast_to((x * y).astype(np.float32), p.shape), out)
+    return out
