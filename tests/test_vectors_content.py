@@ -499,3 +499,32 @@ def test_blockscaled_dot_general_equals_exact_block_sums(path):
         want[c] = total
     got = vf.column("result").astype(np.uint32).view(np.float32)
     assert vf.cases >= 16 and np.array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+RECORDED_BS = sorted((ROOT / "dot" / "blockscaled-recorded").glob("*.txt"))
+
+
+def test_blockscaled_recorded_files_are_there():
+    assert len(RECORDED_BS) == 9  # every element pair tl.dot_scaled takes on SM90
+
+
+@pytest.mark.parametrize("path", RECORDED_BS, ids=lambda p: p.stem)
+def test_blockscaled_recorded_files_are_reproduced_by_h100_mx_triton(path):
+    """The GPU's bits in the file (Triton tl.dot_scaled on an H200) equal lowbit.mx.matmul with the
+    h100-mx-triton preset on the file's own operands."""
+    from lowbit.mac.mx import mx_matmul
+    from lowbit.mx import MXArray
+
+    names = {"e4m3": "mxfp8_e4m3", "e5m2": "mxfp8_e5m2", "e2m1": "mxfp4"}
+    fa, fb = path.stem.split("-", 1)[1].split("x")
+    vf = _vec(str(path.relative_to(ROOT)))
+    col = lambda n: vf.column(n).astype(np.uint8)  # noqa: E731
+    a = np.stack([col(f"a{i}") for i in range(256)], 1)
+    b = np.stack([col(f"b{i}") for i in range(256)], 1)  # case c: column c of B
+    sa = np.stack([col(f"sa{j}") for j in range(8)], 1)
+    sb = np.stack([col(f"sb{j}") for j in range(8)], 1)
+    qa = MXArray(elements=a, scales=sa, format=names[fa], block_size=32, axis=1)
+    qb = MXArray(elements=np.ascontiguousarray(b.T), scales=np.ascontiguousarray(sb.T), format=names[fb],
+                 block_size=32, axis=0)
+    got = np.diagonal(mx_matmul(qa, qb, accumulator="h100-mx-triton")).view(np.uint32)
+    assert vf.cases == 16 and np.array_equal(got, vf.column("result").astype(np.uint32))

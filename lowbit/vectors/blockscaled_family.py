@@ -135,3 +135,87 @@ def _maker(fa_name, fb_name, variant, path):
         return VectorFile(header, cols)
 
     return make
+
+
+# ---- recorded on the GPU ----------------------------------------------------------------------
+RECORDED_DIR = "hardware/h100/blockscaled"
+TRITON_NAMES = {"e4m3": "float8_e4m3fn", "e5m2": "float8_e5m2", "e2m1": "float4_e2m1fn"}
+
+
+def _recording():
+    """(meta, arrays) of dot_scaled_r1 from the tree being built (or the repository), or None."""
+    import json
+    from pathlib import Path
+
+    from .families import CONTEXT
+
+    roots = ([Path(CONTEXT["root"])] if CONTEXT["root"] is not None else []) + \
+        [Path(__file__).resolve().parents[2] / "vectors"]
+    for r in roots:
+        d = r / RECORDED_DIR
+        if (d / "dot_scaled_r1.json").exists() and (d / "dot_scaled_r1.npz").exists():
+            return json.loads((d / "dot_scaled_r1.json").read_text()), np.load(d / "dot_scaled_r1.npz")
+    return None
+
+
+def recorded_cases(meta) -> list[dict]:
+    """One K=256 tl.dot_scaled case per element pair (fast_math off), as recorded."""
+    seen = {}
+    for c in meta["cases"]:
+        if c["K"] == K and "error" not in c and not c["fast_math"]:
+            seen.setdefault((c["fa"], c["fb"]), c)
+    return list(seen.values())
+
+
+@family("blockscaled-recorded", "dot/blockscaled-recorded")
+def blockscaled_recorded_family() -> list[Target]:
+    """dot/blockscaled-recorded/<id>-<a>x<b>.txt: the 16 diagonal dot products of a Triton 3.6
+    ``tl.dot_scaled`` GEMM recorded on an H200 (K=256), per element pair: operands and scales ->
+    the float32 bits the GPU produced."""
+    rec = _recording()
+    if rec is None:
+        return []
+    meta, _ = rec
+    out = []
+    for c in recorded_cases(meta):
+        path = f"dot/blockscaled-recorded/{c['id']:03d}-{c['fa']}x{c['fb']}.txt"
+        out.append(Target(path, _recorded_maker(c, path)))
+    return out
+
+
+def _recorded_maker(c, path):
+    def make() -> VectorFile:
+        meta, z = _recording()
+        op = c["operands"]
+        a, b = z[f"{op}_a"], z[f"{op}_b"]
+        sa, sb = z[f"{op}_sa"], z[f"{op}_sb"]  # sb as Triton takes it: (N, K/32)
+        out = z[f"c{c['id']}_out"]
+        n = min(a.shape[0], b.shape[1])
+        result = np.array([out[i, i] for i in range(n)], np.int64).astype(np.uint32)
+        env = meta.get("env", {})
+        header = {
+            "operation": f"tl.dot_scaled dot product of K={K} ({K // BLOCK} blocks of {BLOCK}) "
+                         f"{c['fa']} x {c['fb']} MX elements -> float32, recorded",
+            "source": f"vectors/hardware/h100/blockscaled/dot_scaled_r1 case {c['id']} ({c['note']}), the diagonal "
+                      f"C[i, i] of its {n}x{n} recorded outputs",
+            "format": f"{TRITON_NAMES[c['fa']]} x {TRITON_NAMES[c['fb']]} elements, E8M0 scales per {BLOCK}",
+            "accumulator": f"the GPU: Triton {env.get('triton', '?')} tl.dot_scaled on {env.get('gpu', '?')} "
+                           f"(torch {env.get('torch', '?')}, driver {env.get('driver', '?')}), BLOCK_K {c['BK']}; "
+                           "lowbit.mx.matmul(..., accumulator='h100-mx-triton') reproduces it",
+            "spec": "measured hardware output, not lowbit's",
+            "compare": "a0..a255 sa0..sa7 b0..b255 sb0..sb7 -> result (float32 bits)",
+            "lowbit": __version__,
+            "command": build_command(path),
+        }
+        cols = [Column(f"a{i}", 2, f"a0..a{K - 1}: {TRITON_NAMES[c['fa']]} codes" if i == 0 else "", a[:n, i])
+                for i in range(K)]
+        cols += [Column(f"sa{j}", 2, "sa0..sa7: E8M0 scale codes of a's blocks" if j == 0 else "", sa[:n, j])
+                 for j in range(K // BLOCK)]
+        cols += [Column(f"b{i}", 2, f"b0..b{K - 1}: {TRITON_NAMES[c['fb']]} codes" if i == 0 else "", b[i, :n])
+                 for i in range(K)]
+        cols += [Column(f"sb{j}", 2, "sb0..sb7: E8M0 scale codes of b's blocks" if j == 0 else "", sb[:n, j])
+                 for j in range(K // BLOCK)]
+        cols.append(Column("result", 8, "float32 bit pattern the GPU produced", result))
+        return VectorFile(header, cols)
+
+    return make
