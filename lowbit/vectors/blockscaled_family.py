@@ -203,6 +203,8 @@ def _recorded_maker(c, path):
                            f"(torch {env.get('torch', '?')}, driver {env.get('driver', '?')}), BLOCK_K {c['BK']}; "
                            "lowbit.mx.matmul(..., accumulator='h100-mx-triton') reproduces it",
             "spec": "measured hardware output, not lowbit's",
+            "inputs": f"row i of the recorded A and column i of the recorded B ({c['note']}), with their E8M0 "
+                      "block scales",
             "compare": "a0..a255 sa0..sa7 b0..b255 sb0..sb7 -> result (float32 bits)",
             "lowbit": __version__,
             "command": build_command(path),
