@@ -136,3 +136,13 @@ def test_save_load_and_the_command_line(tmp_path, capsys):
         lowbit.mac.load(bad)
     assert main(["discover", "--formats", "e4m3", "e4m3", "--shape", "8", "8", "64"]) == 2
     assert "give --gemm OP" in capsys.readouterr().err
+
+
+def test_a_decode_shape_is_probed_along_its_long_side():
+    """M = 1 (one token): one probe per output column, so K's pairs need few calls."""
+    box = FusedChainGEMM("float8_e4m3fn", "float8_e4m3fn", n=32, F=13, S=14, segments=[64, 64, 64])
+    acc, rep = discover(box, "float8_e4m3fn", "float8_e4m3fn", M=1, N=128, K=192, report=True)
+    assert acc.block_size == 32 and acc.promote_every == 64 and rep.calls < 60
+    a, b = fresh_operands("float8_e4m3fn", "float8_e4m3fn", 1, 128, 192, 11)
+    assert np.array_equal(lowbit.matmul(a, b, "e4m3", "e4m3", accumulator=acc).view(np.uint32),
+                          box(a, b).view(np.uint32))

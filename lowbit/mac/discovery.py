@@ -383,10 +383,20 @@ def _same(v: float, one: float, t: float, chain_value: float, where: str) -> boo
                          f"float32 sum {f32(one + t)!r}: not a chain of fused steps with float32 additions")
 
 
+def _pair_probes(pr: Prober) -> bool:
+    """Skewed shapes (decode: M of a few tokens): one probe per output along the long side beats a
+    grid of min(M, N) × min(M, N) pairs (needs one format for A and B: the operands swap roles)."""
+    return max(pr.M, pr.N) >= 4 * min(pr.M, pr.N) and pr.fa == pr.fb
+
+
 def _segments(pr: Prober, one: float, t: float, chain_value: float) -> list[int]:
     """Positions b where a float32 addition separates b−1 and b (contiguous segments)."""
     K, w = pr.K, min(pr.M, pr.N)
     bounds = set()
+    if _pair_probes(pr):
+        got = pr.probes([{p: one, p + 1: t} for p in range(K - 1)])
+        return sorted(p + 1 for p, v in enumerate(got)
+                      if not _same(float(v), one, t, chain_value, f"positions {p}, {p + 1}"))
     for parity in (0, 1):
         start = 0
         while start < K:
@@ -463,7 +473,15 @@ def _steps(pr: Prober, one: float, t: float, seg0) -> list[list[int]]:
         return [list(range(s0, end))]
     odd, even = window[0::2], window[1::2]
     later = {}  # (p, q) -> rank(q) > rank(p)
-    for rows_all, cols_all in ((odd, even), (even, odd)):
+    if _pair_probes(pr):
+        pairs = [(p, q) for rows_all, cols_all in ((odd, even), (even, odd)) for p in rows_all for q in cols_all]
+        got = pr.probes([{s0: -one, p: one, q: t} for p, q in pairs])
+        for (p, q), v in zip(pairs, got):
+            if float(v) not in (0.0, t):
+                raise DiscoveryError(f"steps: −1 at {s0}, +1 at {p}, separator at {q} gave {float(v)!r}; "
+                                     f"expected 0 or the separator {t!r}")
+            later[(p, q)] = float(v) == t
+    for rows_all, cols_all in (() if _pair_probes(pr) else ((odd, even), (even, odd))):
         for r0 in range(0, len(rows_all), pr.M):
             for c0 in range(0, len(cols_all), pr.N):
                 rows, cols = rows_all[r0:r0 + pr.M], cols_all[c0:c0 + pr.N]
