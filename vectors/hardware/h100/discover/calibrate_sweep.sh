@@ -15,5 +15,6 @@ python3 -m lowbit.cli calibrate --preset h100-fp8 $FP8 --held-out 16 --device cp
 LLM="--shape 16 4096 4096 --shape 64 1024 4096"
 python3 -m lowbit.cli calibrate --preset h100-bf16 $LLM --held-out 16 --device cpu
 python3 -m lowbit.cli calibrate --preset h100-fp8 --param fast_accum=True $LLM --held-out 16 --device cpu
-# decode shapes (third run: one probe pair per output column)
-python3 -m lowbit.cli calibrate --preset h100-bf16 --shape 1 4096 4096 --shape 7 4096 2048 --held-out 16 --device cpu
+# decode shapes (one probe pair per output column) — tried once, stopped by the session's device
+# time before the first shape finished; not in the shipped file yet:
+# python3 -m lowbit.cli calibrate --preset h100-bf16 --shape 1 4096 4096 --shape 7 4096 2048 --held-out 16 --device cpu
