@@ -39,6 +39,7 @@ contiguous ranges of K; a step's incoming accumulator is rounded like its terms;
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from typing import Callable
 
@@ -74,6 +75,17 @@ class Report:
         return "\n".join([head] + [f"  {x}" for x in self.lines])
 
 
+@functools.lru_cache(maxsize=None)
+def _exact_code(f: Format, value_hex: str) -> int | None:
+    """The code of f holding float.fromhex(value_hex) exactly (−0 excluded: probes use +0), or None.
+    Keyed by the hex spelling so that 0.0 and −0.0 stay apart."""
+    value = float.fromhex(value_hex)
+    c = int(encode(np.array([value], np.float64), f, overflow="saturate")[0])
+    if decode(np.array([c], f.code_dtype), f)[0] != value or (value == 0 and np.signbit(value)):
+        return None
+    return c
+
+
 class Prober:
     """Builds operand codes for probes and calls the GEMM, keeping every call for the final check."""
 
@@ -81,6 +93,7 @@ class Prober:
         self.gemm, self.fa, self.fb, self.M, self.N, self.K = gemm, fa, fb, M, N, K
         self.report = report
         self.device = "cpu"
+        self._b_found: dict = {}
         self.history: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.zero_a = self.code(fa, 0.0)
         self.zero_b = self.code(fb, 0.0)
@@ -100,8 +113,8 @@ class Prober:
 
     @staticmethod
     def code(f: Format, value: float) -> int:
-        c = int(encode(np.array([value], np.float64), f, overflow="saturate")[0])
-        if decode(np.array([c], f.code_dtype), f)[0] != value or (value == 0 and np.signbit(value)):
+        c = _exact_code(f, float(value).hex())
+        if c is None:
             raise DiscoveryError(f"format {f.name!r} cannot hold the probe value {value!r} exactly")
         return c
 
@@ -110,13 +123,7 @@ class Prober:
             return True
         lo, hi = self._exponents(f)
         m, e = np.frexp(abs(value))  # value = m·2^e, m in [0.5, 1)
-        if not (lo <= e - 1 <= hi):
-            return False
-        try:
-            self.code(f, value)
-        except DiscoveryError:
-            return False
-        return True
+        return lo <= e - 1 <= hi and _exact_code(f, float(value).hex()) is not None
 
     def split(self, value: float, b_fixed: float | None = None) -> tuple[float, float]:
         """(a, b) with a·b == value exactly, both held by the formats (b as given, if given)."""
@@ -144,9 +151,17 @@ class Prober:
             return False
         return True
 
-    def _b_for(self, values: list[float]) -> float:
+    def _b_for(self, values) -> float:
         """One b (a power of two) at a position such that every a = v / b fits format A."""
-        nz = [v for v in values if v != 0]
+        nz = tuple(sorted({v for v in values if v != 0}))
+        if nz not in self._b_found:  # the same few value sets recur from call to call
+            self._b_found[nz] = self._search_b(nz)
+        b = self._b_found[nz]
+        if b is None:
+            raise DiscoveryError(f"no single operand b serves the products {list(nz)} at one position of K")
+        return b
+
+    def _search_b(self, nz: tuple):
         if not nz:
             return 1.0
         e = [int(np.floor(np.log2(abs(v)))) for v in nz]
@@ -155,7 +170,19 @@ class Prober:
             b = 2.0 ** eb
             if self.fits(self.fb, b) and all(self.fits(self.fa, v / b) for v in nz):
                 return b
-        raise DiscoveryError(f"no single operand b serves the products {sorted(set(nz))} at one position of K")
+        return None
+
+    def _serves(self, values: frozenset) -> bool:
+        """Can one operand b at a position serve all these entries of probes sharing a call?
+        Entries are products, or (a, b) pairs, which must then all name the same b."""
+        pairs = {v[1] for v in values if isinstance(v, tuple)}
+        if pairs:
+            return len(pairs) == 1 and all(isinstance(v, tuple) or v == 0 for v in values)
+        try:
+            self._b_for(values)
+        except DiscoveryError:
+            return False
+        return True
 
     def call(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
         t = time.perf_counter()
@@ -176,6 +203,8 @@ class Prober:
         out = []
         by_rows = self.M >= self.N
         per = self.M if by_rows else self.N
+        if not by_rows and self.fa != self.fb:
+            raise DiscoveryError("column probes need A and B of one format; give M >= N")
         for chunk in self._chunks(probes, per):
             A = np.full((self.M, self.K), self.zero_a, self.fa.code_dtype)
             B = np.full((self.K, self.N), self.zero_b, self.fb.code_dtype)
@@ -202,8 +231,6 @@ class Prober:
                         A[i, k] = ca
                     else:
                         B[k, i] = ca  # in column mode the varying operand is B's
-            if not by_rows and self.fa is not self.fb:
-                raise DiscoveryError("column probes need A and B of one format; give M >= N")
             C = self.call(A, B)
             out.extend(C[:len(chunk), 0] if by_rows else C[0, :len(chunk)])
         return np.array(out, np.float32)
@@ -212,27 +239,15 @@ class Prober:
         """Consecutive probes, at most ``per`` a call, grouped so that one operand b per position
         serves every product there."""
         chunk: list[dict] = []
+        at: dict[int, frozenset] = {}  # position -> the chunk's distinct entries there
         for p in probes:
-            trial = chunk + [p]
-            ok = len(trial) <= per
-            if ok and len(trial) > 1:
-                for k in p:
-                    vals = [q.get(k, 0.0) for q in trial]
-                    if any(isinstance(v, tuple) for v in vals):
-                        ok = len({v[1] for v in vals if isinstance(v, tuple)}) == 1 and all(
-                            isinstance(v, tuple) or v == 0 for v in vals)
-                    else:
-                        try:
-                            self._b_for(vals)
-                        except DiscoveryError:
-                            ok = False
-                    if not ok:
-                        break
-            if ok:
-                chunk = trial
-            else:
+            if chunk and (len(chunk) == per or not all(self._serves(at.get(k, frozenset()) | {v})
+                                                       for k, v in p.items())):
                 yield chunk
-                chunk = [p]
+                chunk, at = [], {}
+            chunk.append(p)
+            for k, v in p.items():
+                at[k] = at.get(k, frozenset()) | {v}
         if chunk:
             yield chunk
 
@@ -675,8 +690,7 @@ def _schedules(pr: Prober, seg, tree, classes, unit) -> list[Schedule]:
             continue
         if tree is None and regular and not o.get("k_tile"):
             out.append(Schedule(promote_every=lengths[0], for_k=K, **o))  # found at this K only
-        out.append(Schedule(split_slices=lengths, split_tree=tree if tree is not None else None, for_k=K, **o)
-                   if tree is not None else Schedule(split_slices=lengths, for_k=K, **o))
+        out.append(Schedule(split_slices=lengths, split_tree=tree, for_k=K, **o))
     return out
 
 
