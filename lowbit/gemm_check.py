@@ -133,6 +133,7 @@ def check_gemm(a, b, c, a_format, b_format, accumulator, *, scale_a=1.0, scale_b
         and everything :func:`lowbit.matmul` refuses.
     """
     from . import mac
+    from .mac.api import for_operands
 
     a, b, c = np.asarray(a), np.asarray(b), np.asarray(c)
     if c.dtype not in OUT_DTYPES:
@@ -141,9 +142,7 @@ def check_gemm(a, b, c, a_format, b_format, accumulator, *, scale_a=1.0, scale_b
         raise ValueError(f"shapes do not match: A {a.shape}, B {b.shape}, C {c.shape}; C must be "
                          "A.shape[0] x B.shape[1]")
     shape = (a.shape[0], b.shape[1], a.shape[1])
-    acc = mac.accumulator(accumulator) if isinstance(accumulator, str) else accumulator
-    if isinstance(acc, mac.ByShape):
-        acc = acc.for_shape(*shape)
+    acc = for_operands(accumulator, a, b, a_format, b_format)  # a by-shape preset fixed for this GEMM
     out_dtype = OUT_DTYPES[c.dtype]
     kw = dict(scale_a=scale_a, scale_b=scale_b, out_dtype=out_dtype, **matmul_kwargs)
     want = mac.matmul(a, b, a_format, b_format, accumulator=acc, **kw)

@@ -633,3 +633,18 @@ def test_chain_meets_specials_and_overflow_in_k_order():
     for name, (av, bv, want) in rows.items():
         got = lowbit.dot(enc(av), enc(bv), "float8_e5m2", "float8_e5m2", accumulator=acc)
         assert (np.isnan(got) and np.isnan(want)) or got == want, (name, got, want)
+
+
+def test_unit_and_schedule_split_fused_block_exactly():
+    """Unit and Schedule declare FusedBlock's fields again, in two parts (the kernels take the
+    flat FusedBlock): every field is in exactly one part, with FusedBlock's default."""
+    import dataclasses
+
+    from lowbit.mac import Schedule, Unit
+
+    flat = {f.name: f.default for f in dataclasses.fields(FusedBlock) if f.init and f.name not in ("formats", "preset")}
+    unit = {f.name: f.default for f in dataclasses.fields(Unit)}
+    sched = {f.name: f.default for f in dataclasses.fields(Schedule)}
+    assert not set(unit) & set(sched) and {**unit, **sched} == flat
+    acc = accumulator("h100-fp8", split_k=1)
+    assert FusedBlock.of(acc.unit, acc.schedule, formats=acc.formats, preset=acc.preset) == acc

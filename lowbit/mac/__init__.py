@@ -15,6 +15,7 @@ from .accumulators import (  # noqa: F401
     FusedBlock,
     Schedule,
     Unit,
+    UnrecordedShape,
     h100_fp8,
     h100_fp8_triton,
     h100_mma_sync_f16,
@@ -31,5 +32,5 @@ def discover(gemm, a_format, b_format, *, M, N, K, seed=0, report=False, device=
 
     return run(gemm, a_format, b_format, M=M, N=N, K=K, seed=seed, report=report, device=device)
 
-__all__ = ["matmul", "dot", "accumulator", "mx_matmul", "Exact", "IEEE", "FusedBlock", "Unit", "Schedule", "ByShape", "KINDS", "PRESETS",
+__all__ = ["matmul", "dot", "accumulator", "mx_matmul", "Exact", "IEEE", "FusedBlock", "Unit", "Schedule", "ByShape", "UnrecordedShape", "KINDS", "PRESETS",
            "ROUNDINGS", "h100_fp8", "h100_fp8_triton", "h100_mma_sync_f16", "discover", "load", "save"]

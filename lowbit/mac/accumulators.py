@@ -434,6 +434,11 @@ class FusedBlock:
                 )
 
 
+class UnrecordedShape(ValueError):
+    """A shape-dependent preset was asked for a GEMM shape whose schedule lowbit has no record
+    of (neither a recorded table nor a calibration): the message names what to pass instead."""
+
+
 @dataclass(frozen=True, repr=False)
 class ByShape:
     """A preset whose K order the library picks per GEMM shape, not fixed yet.
@@ -553,9 +558,9 @@ def h100_fp8(fast_accum: bool = False, split_k: int | None = None, M: int | None
             # one 128-element split granule: every split-K cut is a single slice
             return dataclasses.replace(h100_fp8(fast_accum, 1), for_k=K)
         if key not in H100_FP8_CUBLASLT_SPLIT:
-            raise ValueError(f"h100-fp8: shape M={M}, N={N}, K={K} with fast_accum={fast_accum} was not recorded "
-                             f"(cuBLASLt's split-K is per shape); recorded (M, N, K, fast_accum): "
-                             f"{sorted(H100_FP8_CUBLASLT_SPLIT)}; or pass split_k= (1: one chain over K)")
+            raise UnrecordedShape(f"h100-fp8: shape M={M}, N={N}, K={K} with fast_accum={fast_accum} was not recorded "
+                                  f"(cuBLASLt's split-K is per shape); recorded (M, N, K, fast_accum): "
+                                  f"{sorted(H100_FP8_CUBLASLT_SPLIT)}; or pass split_k= (1: one chain over K)")
         return dataclasses.replace(h100_fp8(fast_accum, H100_FP8_CUBLASLT_SPLIT[key]), for_k=K)
     if split_k is None:
         return by_shape("h100-fp8", H100_FP8_FORMATS, **({"fast_accum": True} if fast_accum else {}))

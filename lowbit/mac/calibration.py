@@ -31,6 +31,8 @@ GEMMS = {
     "h100-tf32": ("torch.matmul", ("float32", "float32"), {"allow_tf32": True}),
     "h100-fp8": ("torch._scaled_mm", ("float8_e4m3fn", "float8_e4m3fn"), {}),
 }
+# the preset parameters calibrate takes, each passed to the GEMM under the same name
+GEMM_PARAMS = {"h100-fp8": ("fast_accum",)}
 PRESET_SM = {"h100": (9, 0)}
 
 
@@ -45,6 +47,17 @@ def _slug(gpu: str) -> str:
 
 def _key(preset: str, params: dict) -> str:
     return preset + "".join(f",{k}={params[k]!r}" for k in sorted(params))
+
+
+def knobs(preset: str, params: dict) -> dict:
+    """The parameters that tell calibrations of ``preset`` apart: those given, less the shape
+    and any at the preset's own default (``library="cublas"``, ``fast_accum=False``)."""
+    import inspect
+
+    from .registry import PRESETS
+
+    defaults = {k: p.default for k, p in inspect.signature(PRESETS[preset]).parameters.items()}
+    return {k: v for k, v in params.items() if k not in ("M", "N", "K") and not (k in defaults and v == defaults[k])}
 
 
 def _files() -> list[Path]:
@@ -98,11 +111,11 @@ def lookup(preset: str, params: dict, M: int, N: int, K: int):
             continue
         import dataclasses
 
+        from .registry import PRESETS
         from .store import from_dict
 
-        acc = from_dict(e["accumulator"])
-        return dataclasses.replace(acc, preset=preset, formats=GEMMS[preset][1][:1] if preset != "h100-fp8"
-                                   else ("float8_e4m3fn", "float8_e5m2"))
+        covered = PRESETS[preset](**params).formats  # the preset's own (a ByShape without a shape)
+        return dataclasses.replace(from_dict(e["accumulator"]), preset=preset, formats=covered)
     return None
 
 
@@ -139,18 +152,17 @@ def calibrate(preset: str, shapes, params: dict | None = None, *, device: str = 
 
     if preset not in GEMMS:
         raise ValueError(f"calibrate: preset {preset!r} is not calibrated; allowed: {', '.join(GEMMS)}")
-    params = dict(params or {})
-    op, (fa, fb), knobs = GEMMS[preset]
-    if preset == "h100-fp8":
-        knobs = {"fast_accum": bool(params.get("fast_accum", False))}
-        params = {"fast_accum": True} if knobs["fast_accum"] else {}
-    elif params:
-        raise ValueError(f"calibrate: {preset} takes no parameters here, got {sorted(params)}")
+    op, (fa, fb), fixed = GEMMS[preset]
+    allowed = GEMM_PARAMS.get(preset, ())
+    if set(params or {}) - set(allowed):
+        raise ValueError(f"calibrate: {preset} takes the parameters {', '.join(allowed) or 'none'} here, got "
+                         f"{sorted(params)}")
+    params = knobs(preset, dict(params or {}))
     info = gpu_info()
     path = cache_dir() / f"{_slug(info['gpu'])}.json"
     doc = json.loads(path.read_text()) if path.exists() else {"format": FORMAT, **info, "entries": []}
     doc.update(info)
-    gemm = build(op, fa, fb, **knobs)
+    gemm = build(op, fa, fb, **fixed, **params)
     for M, N, K in shapes:
         t = time.perf_counter()
         entry = {"preset": preset, "params": params, "M": int(M), "N": int(N), "K": int(K)}

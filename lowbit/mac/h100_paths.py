@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .accumulators import ByShape, Exact, FusedBlock, Schedule, Unit, by_shape
+from .accumulators import ByShape, Exact, FusedBlock, Schedule, Unit, UnrecordedShape, by_shape
 
 H100_NAN_BITS = 0x7FFFFFFF
 LIBRARIES = ("cublas", "triton")
@@ -123,10 +123,8 @@ def h100_fp16(library: str = "cublas", split_k: int | None = None, acc: str = "f
         raise ValueError("h100-fp16: slice_k and k_tile choose the K order of acc='float16' only; "
                          "with a float32 accumulator pass split_k, or M, N, K")
     _check_library("h100-fp16", library)
-    if library == "cublas" and split_k is None and None in (M, N, K):
-        if (M, N, K) != (None, None, None):
-            raise ValueError("h100-fp16: M, N, K look up cuBLAS's split-K for a recorded shape; give all three")
-        return by_shape("h100-fp16", ("float16",))
+    if library == "cublas" and split_k is None and (M, N, K) == (None, None, None):
+        return by_shape("h100-fp16", ("float16",))  # a partial shape: _recorded_split refuses it
     split_k, K = _recorded_split("h100-fp16", library, split_k, M, N, K)
     return dataclasses.replace(_split(_tensor_core(16, "float16", "h100-fp16"), "h100-fp16", library, split_k),
                                for_k=K)
@@ -148,8 +146,8 @@ def _recorded_split(name, library, split_k, M, N, K):
         raise ValueError(f"{name}: M, N, K look up cuBLAS's split-K for a recorded shape; give all three, "
                          "with library='cublas' and no split_k")
     if (M, N, K) not in H100_F16_CUBLAS_SPLIT:
-        raise ValueError(f"{name}: shape M={M}, N={N}, K={K} was not recorded (cuBLAS's split-K is per shape); "
-                         f"recorded: {sorted(H100_F16_CUBLAS_SPLIT)}; or pass split_k=")
+        raise UnrecordedShape(f"{name}: shape M={M}, N={N}, K={K} was not recorded (cuBLAS's split-K is per shape); "
+                              f"recorded: {sorted(H100_F16_CUBLAS_SPLIT)}; or pass split_k=")
     return H100_F16_CUBLAS_SPLIT[(M, N, K)], K
 
 
@@ -166,10 +164,8 @@ def h100_bf16(library: str = "cublas", split_k: int | None = None, M: int | None
     sums among the crafted probes).
     """
     _check_library("h100-bf16", library)
-    if library == "cublas" and split_k is None and None in (M, N, K):
-        if (M, N, K) != (None, None, None):
-            raise ValueError("h100-bf16: M, N, K look up cuBLAS's split-K for a recorded shape; give all three")
-        return by_shape("h100-bf16", ("bfloat16",))
+    if library == "cublas" and split_k is None and (M, N, K) == (None, None, None):
+        return by_shape("h100-bf16", ("bfloat16",))  # a partial shape: _recorded_split refuses it
     split_k, K = _recorded_split("h100-bf16", library, split_k, M, N, K)
     return dataclasses.replace(_split(_tensor_core(16, "bfloat16", "h100-bf16"), "h100-bf16", library, split_k),
                                for_k=K)
@@ -308,8 +304,8 @@ def h100_fp32(M: int | None = None, N: int | None = None, K: int | None = None,
                              f"(recorded: {sorted(H100_FP32_CUBLAS_SLICES)}) or slice_k=, not "
                              f"M={M}, N={N}, K={K}")
         if (M, N, K) not in H100_FP32_CUBLAS_SLICES:
-            raise ValueError(f"{name}: shape M={M}, N={N}, K={K} was not recorded (cuBLAS's split-K is per shape); "
-                             f"recorded: {sorted(H100_FP32_CUBLAS_SLICES)}; or pass slice_k=")
+            raise UnrecordedShape(f"{name}: shape M={M}, N={N}, K={K} was not recorded (cuBLAS's split-K is per shape); "
+                                  f"recorded: {sorted(H100_FP32_CUBLAS_SLICES)}; or pass slice_k=")
         slice_k = H100_FP32_CUBLAS_SLICES[(M, N, K)]
     elif M is not None or N is not None:
         raise ValueError(f"{name}: give either M, N, K (a recorded shape) or slice_k (and K), not both")
@@ -363,8 +359,8 @@ def _cublas_order(name, table, M, N, K, slice_k, k_tile):
             raise ValueError(f"{name}: cuBLAS picks the kernel and split-K by shape; pass M=, N=, K= (recorded: "
                              f"{sorted(table)}) or slice_k= and k_tile=")
         if shape not in table:
-            raise ValueError(f"{name}: shape M={M}, N={N}, K={K} was not recorded (cuBLAS's split-K is per shape); "
-                             f"recorded: {sorted(table)}; or pass slice_k= and k_tile=")
+            raise UnrecordedShape(f"{name}: shape M={M}, N={N}, K={K} was not recorded (cuBLAS's split-K is per shape); "
+                                  f"recorded: {sorted(table)}; or pass slice_k= and k_tile=")
         slice_k, k_tile = table[shape]
         return slice_k, k_tile, K
     if M is not None or N is not None:

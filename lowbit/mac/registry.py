@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from . import h100_paths as _paths
-from .accumulators import IEEE, Accumulator, ByShape, Exact, FusedBlock, h100_fp8, h100_fp8_triton
+from .accumulators import IEEE, Accumulator, ByShape, Exact, FusedBlock, UnrecordedShape, h100_fp8, h100_fp8_triton
 
 KINDS = {"exact": Exact, "ieee": IEEE, "fused-block": FusedBlock}
 
@@ -74,17 +74,14 @@ def accumulator(name, **params) -> Accumulator:
         )
     shape = [params.get(k) for k in ("M", "N", "K")]
     if key in _calibration().GEMMS and None not in shape:
-        knobs = {k: v for k, v in params.items() if k not in ("M", "N", "K")
-                 and not (k == "library" and v == "cublas") and not (k == "fast_accum" and v is False)}
+        knobs = _calibration().knobs(key, params)
         found = _calibration().lookup(key, knobs, *shape)
         if found is not None:  # calibrated on a GPU (lowbit calibrate): read first
             return found
         try:
             return fn(**params)
-        except ValueError as err:
-            if "was not recorded" not in str(err):
-                raise
-            raise ValueError(f"{err}; or {_calibration().hint(key, knobs, *shape)}") from None
+        except UnrecordedShape as err:
+            raise UnrecordedShape(f"{err}; or {_calibration().hint(key, knobs, *shape)}") from None
     return fn(**params)
 
 
