@@ -275,8 +275,16 @@ def _cmd_calibrate(args) -> int:
                   f"{what}  [{e['gpu']}, {e['versions']}; {e['file']}]")
         print(f"{len(rows)} entries")
         return 0
+    if args.sweep:
+        from .mac import cublas_rule, sweep
+
+        paths = args.path or list(sweep.PATHS)
+        shapes = [tuple(s) for s in args.shape] if args.shape else None
+        dest = cublas_rule.calibrate_sweep(paths, shapes)
+        print(f"cuBLAS rule written to {dest}")
+        return 0
     if not args.preset or not args.shape:
-        raise CLIError("give --preset and at least one --shape M N K (or --list)")
+        raise CLIError("give --preset and at least one --shape M N K (or --sweep, or --list)")
     path = C.calibrate(args.preset, [tuple(s) for s in args.shape], _parse_params(args.param), device=args.device,
                        record_outputs=args.held_out)
     print(f"calibration written to {path}")
@@ -416,6 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _sub(sub, "calibrate", "record cuBLAS's per-shape schedule on this GPU into the user cache the presets read",
              "lowbit calibrate --preset h100-bf16 --shape 128 4096 4096 --shape 1 4096 14336\n"
              "  lowbit calibrate --preset h100-fp8 --param fast_accum=True --shape 256 1024 8192\n"
+             "  lowbit calibrate --sweep --path bf16-f32 --path tf32\n"
              "  lowbit calibrate --list",
              description="run lowbit discover on the preset's library GEMM (h100-bf16, h100-fp16: torch.matmul; "
                          "h100-tf32: torch.matmul with allow_tf32; h100-fp8: torch._scaled_mm) at each shape and "
@@ -429,6 +438,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--held-out", type=int, default=0, metavar="N",
                    help="also record an N×N corner of the GEMM on seeded random operands (held-out checks)")
     p.add_argument("--list", action="store_true", help="list the calibrations lowbit reads (cache, then shipped)")
+    p.add_argument("--sweep", action="store_true",
+                   help="record cuBLAS's kernel at every shape of a sweep (the --shape ones, or a grid, 2000 random "
+                        "and the LLM shapes) for each --path, fit each kernel family's K walk, measure 400 held-out "
+                        "random shapes, and write the shape rule to the user cache (cublas/<gpu>.json.gz)")
+    p.add_argument("--path", action="append", metavar="PATH",
+                   help="with --sweep: a GEMM path of lowbit.mac.sweep.PATHS (bf16-f32, bf16-rpr, tf32, fp8-fast, "
+                        "...; default all)")
     p.set_defaults(func=_cmd_calibrate)
     return parser
 

@@ -24,6 +24,7 @@ import pytest
 import lowbit
 from lowbit.mac import accumulator
 from lowbit.mac import h100_paths as P
+from lowbit.mac.accumulators import h100_fp8
 
 MMA = os.path.join(os.path.dirname(__file__), "..", "vectors", "hardware", "h100", "mma")
 
@@ -169,7 +170,7 @@ def test_bad_input():
         accumulator("h100-tf32", K=256)  # a part of a shape fixes nothing
     assert isinstance(accumulator("h100-tf32"), lowbit.mac.ByShape)  # fixed by lowbit.matmul from the operands
     with pytest.raises(ValueError, match="M=64, N=64, K=3000 was not recorded.*or pass slice_k"):
-        accumulator("h100-tf32", M=64, N=64, K=3000)
+        P.h100_tf32(M=64, N=64, K=3000)  # the preset's own table; by name the shipped rule predicts it
     with pytest.raises(ValueError, match="either M, N, K .* or slice_k"):
         accumulator("h100-tf32", M=64, N=64, K=256, slice_k=32, k_tile=16)
     with pytest.raises(ValueError, match="k_tile= is needed"):
@@ -183,11 +184,11 @@ def test_bad_input():
     with pytest.raises(ValueError, match="choose the K order of acc='float16' only"):
         accumulator("h100-fp16", slice_k=64)
     with pytest.raises(ValueError, match="M=64, N=64, K=8192 with fast_accum=True was not recorded"):
-        accumulator("h100-fp8", fast_accum=True, M=64, N=64, K=8192)
+        h100_fp8(fast_accum=True, M=64, N=64, K=8192)
     with pytest.raises(ValueError, match="give all three"):
         accumulator("h100-bf16", K=64)
     with pytest.raises(ValueError, match="M=64, N=64, K=512 was not recorded"):
-        accumulator("h100-fp16", M=64, N=64, K=512)
+        P.h100_fp16(M=64, N=64, K=512)
     with pytest.raises(ValueError, match="split_slices=.* sum to 7, but K=100"):
         lowbit.matmul(np.zeros((2, 100), np.uint32), np.zeros((100, 2), np.uint32), "float32", "float32",
                       accumulator=accumulator("fused-block", split_slices=(3, 4)))

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import lowbit
+from lowbit.mac.accumulators import h100_fp8
 from lowbit.mac import h100_paths as P
 
 HERE = os.path.join(os.path.dirname(__file__), "..", "vectors", "hardware", "h100", "paths")
@@ -594,21 +595,29 @@ def test_fp32_by_name_at_every_recorded_shape_and_no_guess_from_k(rec):
             k_only = P.h100_fp32(K=c["K"], slice_k=P.H100_FP32_CUBLAS_SLICES[(64, 64, c["K"])]
                                  if (64, 64, c["K"]) in P.H100_FP32_CUBLAS_SLICES else 64)
             assert mismatches(f32_matmul(a, b, k_only), want) > 0, c["id"]
-    # partial operands without the GEMM's M, N: their own shape (16×16×4096) was not recorded
+    # partial operands without the GEMM's M, N are taken for a 16×16×4096 GEMM: cuBLAS's kernel
+    # there (the shipped rule's) cuts K otherwise than at 1024×1024×4096 — wrong, and visibly so
     (c,) = [c for c in cs if (c["M"], c["K"], c["dist"]) == (1024, 4096, "normal")]
     a, b = operands(ops, c)
-    with pytest.raises(ValueError, match="shape M=16, N=16, K=4096 was not recorded"):
-        f32_matmul(a, b, "h100-fp32")
+    assert mismatches(f32_matmul(a, b, "h100-fp32"), outs[f"out_{c['id']}"]) > 0
 
 
-def test_cublas_presets_by_name_refuse_unknown_shapes_instead_of_one_chain():
+def test_cublas_presets_by_name_take_the_shape_rule_not_one_chain():
+    """A shape no table recorded: by name a cuBLAS preset takes the shipped sweep rule's schedule
+    for the operands' shape (vectors/hardware/h100/sweep, tests/test_cublas_rule.py), never a
+    silent single chain; the preset functions themselves still refuse it."""
+    from lowbit.mac import cublas_rule
+
     x = np.full((8, 300), 0x3C00, np.uint16)
-    for name, fmt in (("h100-fp16", "float16"), ("h100-bf16", "bfloat16")):
+    for name, fmt, path in (("h100-fp16", "float16", "fp16-f32"), ("h100-bf16", "bfloat16", "bf16-f32")):
         with pytest.raises(ValueError, match=f"{name}: shape M=8, N=8, K=300 was not recorded"):
-            lowbit.matmul(x, x.T.copy(), fmt, fmt, accumulator=name)
+            getattr(P, name.replace("-", "_"))(M=8, N=8, K=300)
+        walk, split, granule, how = cublas_rule.shipped()["rules"][path].lookup(8, 8, 300)
+        assert lowbit.mac.accumulator(name, M=8, N=8, K=300) == cublas_rule.label(
+            cublas_rule.accumulator(path, walk, split, 300, granule), name)
     e = np.full((8, 300), 0x38, np.uint8)
     with pytest.raises(ValueError, match="h100-fp8: shape M=8, N=8, K=300 .* was not recorded"):
-        lowbit.matmul(e, e.T.copy(), "float8_e4m3fn", "float8_e4m3fn", accumulator="h100-fp8")
+        h100_fp8(M=8, N=8, K=300)
     # K <= 128 is one split granule: no split can differ, any M, N
     assert lowbit.matmul(e[:, :96], e[:, :96].T.copy(), "e4m3", "e4m3", accumulator="h100-fp8")[0, 0] == 96
     with pytest.raises(ValueError, match="K=100 does not fit the operands"):

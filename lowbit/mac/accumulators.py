@@ -270,7 +270,10 @@ class FusedBlock:
         full M×N operands (it cannot place tiles in a part of C).
       split_reduce: the format the split-K slices' results are added in: ``"float32"`` or
         ``"float16"`` (cuBLAS's splitKreduce_kernel of a float16-accumulating GEMM: each
-        slice's result rounded to float16), IEEE add, nearest even, in slice order.
+        slice's result rounded to float16), IEEE add, nearest even, in slice order;
+        ``"bfloat16-partials"`` / ``"float16-partials"`` (cuBLAS's reduced-precision reduction:
+        each slice's float32 result stored in that format, nearest even, the stored partials
+        added in float32 in order).
       k_tile: the kernel mainloop's k-tile, partial tile first (CUTLASS 2.x): each split-K
         slice of length l begins with steps over its first l mod k_tile elements (the last
         of them short), then steps of ``block_size`` (None: steps of ``block_size`` from the
@@ -374,7 +377,8 @@ class FusedBlock:
         _check_int(k, "split_k", self.split_k, 1)
         _check_int(k, "split_granule", self.split_granule, 1)
         _check_int(k, "nan_bits", self.nan_bits, 0, 0xFFFFFFFF)
-        _check_choice(k, "split_reduce", self.split_reduce, ("float32", "float16"))
+        _check_choice(k, "split_reduce", self.split_reduce, ("float32", "float16", "float16-partials",
+                                                              "bfloat16-partials"))
         _check_int(k, "for_k", self.for_k, 1, none_ok=True)
         if self.tiles is not None:
             if self.for_mn is None:
@@ -458,15 +462,16 @@ class ByShape:
     formats: tuple | None = None
     kind: str = dataclasses.field(default="by-shape", init=False)
 
-    def for_shape(self, M: int, N: int, K: int):
-        """The preset's accumulator for the GEMM M×K · K×N (raises ValueError where the shape's
-        schedule is not known, naming what to pass instead).  An empty GEMM (M, N or K zero)
-        has no sums to order: every output is the accumulator's starting +0, as ``exact``."""
-        from .registry import accumulator
+    def for_shape(self, M: int, N: int, K: int, out: str = "float32"):
+        """The preset's accumulator for the GEMM M×K · K×N with output ``out`` (cuBLAS picks
+        its kernel by both; raises ValueError where the shape's schedule is not known, naming
+        what to pass instead).  An empty GEMM (M, N or K zero) has no sums to order: every
+        output is the accumulator's starting +0, as ``exact``."""
+        from .registry import for_shape
 
         if 0 in (M, N, K):
             return Exact(formats=self.formats, preset=self.preset)
-        return accumulator(self.preset, **dict(self.params), M=int(M), N=int(N), K=int(K))
+        return for_shape(self.preset, dict(self.params), int(M), int(N), int(K), out=out)
 
     def __repr__(self):
         extra = "".join(f", {k}={v!r}" for k, v in self.params)

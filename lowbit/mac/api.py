@@ -105,9 +105,9 @@ def matmul(a_codes, b_codes, a_format=None, b_format=None, *, accumulator, scale
         from .blockscaled import scaled_matmul
         return scaled_matmul(a_codes, b_codes, a_format, b_format, accumulator=accumulator, scale_a=scale_a,
                              scale_b=scale_b, out_dtype=out_dtype, device=device, M=M, N=N, K=K)
-    acc = for_operands(accumulator, a_codes, b_codes, a_format, b_format, M, N, K)
-    sa, sb = _scale(scale_a, "scale_a"), _scale(scale_b, "scale_b")
     odt = _out_dtype(out_dtype)
+    acc = for_operands(accumulator, a_codes, b_codes, a_format, b_format, M, N, K, out=odt)
+    sa, sb = _scale(scale_a, "scale_a"), _scale(scale_b, "scale_b")
     if odt == "int32":
         return _int32_matmul(a_codes, b_codes, a_format, b_format, acc, sa, sb, _device(device))
     out = accumulate(a_codes, b_codes, a_format, b_format, acc, _device(device))
@@ -135,7 +135,7 @@ def gemm_shape(a_codes, b_codes, M=None, N=None, K=None) -> tuple[int, int, int]
     return tuple(shape)
 
 
-def for_operands(accumulator, a_codes, b_codes, a_format, b_format, M=None, N=None, K=None):
+def for_operands(accumulator, a_codes, b_codes, a_format, b_format, M=None, N=None, K=None, out="float32"):
     """The accumulator (name or object) fixed for this GEMM: a :class:`ByShape` preset gets its
     schedule for the whole GEMM's M, N, K (:func:`gemm_shape`), after its operand formats are
     checked; other accumulators pass through (the shape checked)."""
@@ -144,7 +144,7 @@ def for_operands(accumulator, a_codes, b_codes, a_format, b_format, M=None, N=No
     if not isinstance(acc, ByShape):
         return acc
     _check_covered(acc, lookup(a_format), lookup(b_format))
-    return acc.for_shape(*shape)
+    return acc.for_shape(*shape, out=out)
 
 
 def _int32_matmul(a_codes, b_codes, a_format, b_format, acc, sa, sb, device) -> np.ndarray:
@@ -395,6 +395,19 @@ def reduce_slices(parts: list, acc: FusedBlock) -> np.ndarray:
 
     if acc.split_tree is not None:
         return tree(acc.split_tree)
+    if acc.split_reduce in ("bfloat16-partials", "float16-partials"):
+        # cuBLAS's reduced-precision split-K reduction (cutlass_80_tensorop_bf16_s16816gemm_bf16…,
+        # recorded: vectors/hardware/h100/sweep): each slice's float32 result is stored in the
+        # output format (nearest even), and the stored partials are added in float32 in order
+        from ..codec import decode, encode
+
+        fmt = acc.split_reduce.split("-")[0]
+        parts = [decode(encode(p, fmt), fmt, dtype=np.float32) for p in parts]
+        total = parts[0]
+        with np.errstate(invalid="ignore", over="ignore"):
+            for p in parts[1:]:
+                total = (total + p).astype(np.float32)
+        return total
     total = parts[0]
     for p in parts[1:]:
         total = add(total, p)

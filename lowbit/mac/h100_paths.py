@@ -71,6 +71,13 @@ def _split(acc: FusedBlock, name: str, library: str, split_k: int) -> FusedBlock
     return dataclasses.replace(acc, split_k=split_k, split_granule=128)
 
 
+def _rpr(flag) -> dict:
+    """``reduced_precision_reduction`` as a ByShape parameter (dropped at torch's default, True)."""
+    if not isinstance(flag, bool):
+        raise TypeError(f"reduced_precision_reduction must be True or False, got {flag!r}")
+    return {} if flag else {"reduced_precision_reduction": False}
+
+
 def _check_library(name, library):
     if library not in LIBRARIES:
         raise ValueError(f"{name}: library={library!r} is not allowed; allowed: {', '.join(map(repr, LIBRARIES))}")
@@ -78,7 +85,7 @@ def _check_library(name, library):
 
 def h100_fp16(library: str = "cublas", split_k: int | None = None, acc: str = "float32", M: int | None = None,
               N: int | None = None, K: int | None = None, slice_k: int | None = None,
-              k_tile: int | None = None) -> FusedBlock | ByShape:
+              k_tile: int | None = None, reduced_precision_reduction: bool = True) -> FusedBlock | ByShape:
     """FP16 × FP16 with a float32 accumulator on an H100: cuBLAS (``torch.matmul``,
     ``torch.mm(..., out_dtype=torch.float32)``, ``cublasGemmEx`` with CUBLAS_COMPUTE_32F) and
     Triton ``tl.dot`` with a float32 accumulator.
@@ -124,7 +131,7 @@ def h100_fp16(library: str = "cublas", split_k: int | None = None, acc: str = "f
                          "with a float32 accumulator pass split_k, or M, N, K")
     _check_library("h100-fp16", library)
     if library == "cublas" and split_k is None and (M, N, K) == (None, None, None):
-        return by_shape("h100-fp16", ("float16",))  # a partial shape: _recorded_split refuses it
+        return by_shape("h100-fp16", ("float16",), **_rpr(reduced_precision_reduction))
     split_k, K = _recorded_split("h100-fp16", library, split_k, M, N, K)
     return dataclasses.replace(_split(_tensor_core(16, "float16", "h100-fp16"), "h100-fp16", library, split_k),
                                for_k=K)
@@ -152,7 +159,7 @@ def _recorded_split(name, library, split_k, M, N, K):
 
 
 def h100_bf16(library: str = "cublas", split_k: int | None = None, M: int | None = None, N: int | None = None,
-              K: int | None = None) -> FusedBlock | ByShape:
+              K: int | None = None, reduced_precision_reduction: bool = True) -> FusedBlock | ByShape:
     """BF16 × BF16 with a float32 accumulator on an H100 (cuBLAS and Triton ``tl.dot``).
 
     Same step as :func:`h100_fp16` (16 products, 2^(E−25) grid, truncation toward zero, 24
@@ -165,7 +172,7 @@ def h100_bf16(library: str = "cublas", split_k: int | None = None, M: int | None
     """
     _check_library("h100-bf16", library)
     if library == "cublas" and split_k is None and (M, N, K) == (None, None, None):
-        return by_shape("h100-bf16", ("bfloat16",))  # a partial shape: _recorded_split refuses it
+        return by_shape("h100-bf16", ("bfloat16",), **_rpr(reduced_precision_reduction))
     split_k, K = _recorded_split("h100-bf16", library, split_k, M, N, K)
     return dataclasses.replace(_split(_tensor_core(16, "bfloat16", "h100-bf16"), "h100-bf16", library, split_k),
                                for_k=K)

@@ -43,7 +43,10 @@ def accumulator(name, **params) -> Accumulator:
     ``accumulator("h100-tf32", M=64, N=64, K=4096)``,
     ``accumulator("h100-fp16", acc="float16", M=64, N=64, K=1000)``.
     A cuBLAS preset given neither a shape nor its schedule knobs (``accumulator("h100-bf16")``)
-    is a :class:`ByShape` that :func:`lowbit.matmul` fixes from the operands' M, N, K.
+    is a :class:`ByShape` that :func:`lowbit.matmul` fixes from the operands' M, N, K (and
+    its ``out_dtype``); given M, N, K it reads cuBLAS's schedule there — from the shape rule
+    recorded on an H200 (:mod:`lowbit.mac.cublas_rule`, docs/cublas.md) where no calibration
+    or recorded table has the shape.
     An accumulator object passes through unchanged (no parameters allowed then).
 
     Raises:
@@ -73,16 +76,60 @@ def accumulator(name, **params) -> Accumulator:
             f"accumulator {key!r}: unknown parameter(s) {', '.join(unknown)}; allowed: {', '.join(allowed) or 'none'}"
         )
     shape = [params.get(k) for k in ("M", "N", "K")]
-    if key in _calibration().GEMMS and None not in shape:
-        knobs = _calibration().knobs(key, params)
-        found = _calibration().lookup(key, knobs, *shape)
+    if None not in shape and key in PRESETS:
+        return _at_shape(key, fn, params, *shape, out="float32")
+    return fn(**params)
+
+
+def for_shape(name: str, params: dict, M: int, N: int, K: int, out: str = "float32"):
+    """A cuBLAS preset's accumulator for the GEMM M×K · K×N whose output is ``out`` (the kernel
+    cuBLAS runs depends on it): what :meth:`ByShape.for_shape` and :func:`lowbit.matmul` use."""
+    key = name.strip().lower().replace("_", "-")
+    return _at_shape(key, PRESETS[key], dict(params, M=M, N=N, K=K), M, N, K, out=out)
+
+
+def _at_shape(key, fn, params, M, N, K, out):
+    """Sources in order: the user's ``calibrate --sweep`` record of the shape; a calibration by
+    discovery (user cache, then shipped); the preset's tables recorded
+    on an H100; the cuBLAS sweep rule (the H200's record of the shape, else its prediction from
+    the nearest recorded shape).  None of them:
+    UnrecordedShape.  The H100's tables come before the H200's rule: cuBLAS does not always pick
+    the same kernel on both (FP8 16×16×16384 slow accumulation: unsplit on the H100, 6 slices on
+    the H200)."""
+    rules = _rules()
+    knobs = {k: v for k, v in params.items() if k not in ("M", "N", "K")}
+    try:  # this GPU's own record of the shape (lowbit calibrate --sweep --shape) comes first
+        mine = rules.preset_accumulator(key, knobs, M, N, K, out=out, recorded_only=True, user_only=True)
+    except LookupError:
+        mine = None
+    if mine is not None:
+        return mine
+    cal = _calibration()
+    calibrated = key in cal.GEMMS
+    if calibrated:
+        found = cal.lookup(key, cal.knobs(key, params), M, N, K)
         if found is not None:  # calibrated on a GPU (lowbit calibrate): read first
             return found
+    try:
+        return fn(**params)
+    except UnrecordedShape as err:
         try:
-            return fn(**params)
-        except UnrecordedShape as err:
-            raise UnrecordedShape(f"{err}; or {_calibration().hint(key, knobs, *shape)}") from None
-    return fn(**params)
+            predicted = rules.preset_accumulator(key, knobs, M, N, K, out=out)
+        except LookupError as why:
+            predicted, err = None, f"{err}; the shipped cuBLAS rule: {why}"
+        if predicted is not None:
+            return predicted
+        hint = f"; or {cal.hint(key, cal.knobs(key, params), M, N, K)}" if calibrated else ""
+        path = rules.path_of(key, knobs, out)
+        if path:
+            hint += f"; or record cuBLAS's kernel there: lowbit calibrate --sweep --path {path} --shape {M} {N} {K}"
+        raise UnrecordedShape(f"{err}{hint}") from None
+
+
+def _rules():
+    from . import cublas_rule
+
+    return cublas_rule
 
 
 def _calibration():
