@@ -225,7 +225,7 @@ def record(path: str, shapes, *, outputs=True, chunk: int = 500, log=print) -> d
                     with record_function(f"lowbit_shape_{i}"):
                         c = run(a, b)
                 except RuntimeError as err:
-                    result["errors"][c0 + i] = str(err).splitlines()[0][:300]
+                    result["errors"][str(c0 + i)] = str(err).splitlines()[0][:300]
                     continue
                 if want_out(c0 + i):
                     r, cc = sample_index(M), sample_index(N)
@@ -239,8 +239,8 @@ def record(path: str, shapes, *, outputs=True, chunk: int = 500, log=print) -> d
         os.remove(tmp)
         result["kernels"] += _kernels_by_range(trace, len(part))
         for i, (r, cc, t) in samples.items():
-            result["rows"][i], result["cols"][i] = r.tolist(), cc.tolist()
-            result["bits"][i] = _bits(t, torch).reshape(-1).tolist()
+            result["rows"][str(i)], result["cols"][str(i)] = r.tolist(), cc.tolist()  # keys as JSON keeps them
+            result["bits"][str(i)] = _bits(t, torch).reshape(-1).tolist()
         log(f"{path}: {min(c0 + chunk, len(shapes))}/{len(shapes)} shapes")
     return result
 
