@@ -114,6 +114,12 @@ def h100_fp16(library: str = "cublas", split_k: int | None = None, acc: str = "f
     the preset is a :class:`lowbit.mac.accumulators.ByShape` that :func:`lowbit.matmul` fixes
     from the operands' shape (``split_k=1`` states one chain over K yourself).
 
+    Any other shape: the cuBLAS sweep rule recorded on an H200 (:mod:`lowbit.mac.cublas_rule`,
+    docs/cublas.md), through :func:`lowbit.mac.accumulator` / :func:`lowbit.matmul`, which pass
+    the output type (the kernel depends on it); ``reduced_precision_reduction`` (torch's
+    ``allow_fp16_reduced_precision_reduction``, default True as in torch) picks, for float16
+    output, the kernels that store each split-K slice in float16 before adding.
+
     ``acc="float16"``: cuBLAS with a float16 accumulator (``torch.backends.cuda.matmul.
     allow_fp16_accumulation``, ``cublasGemmEx`` with CUBLAS_COMPUTE_16F): see
     :func:`h100_fp16_acc16` (``M, N, K`` or ``slice_k, k_tile`` choose its K order).
@@ -165,7 +171,9 @@ def h100_bf16(library: str = "cublas", split_k: int | None = None, M: int | None
     Same step as :func:`h100_fp16` (16 products, 2^(E−25) grid, truncation toward zero, 24
     significant bits).  bfloat16 output (``torch.matmul`` on bfloat16, with
     ``allow_bf16_reduced_precision_reduction`` on or off) is the float32 result rounded to
-    nearest even.  Known to hold and not to hold: as :func:`h100_fp16` (same shapes, K and
+    nearest even — except that with it on (``reduced_precision_reduction=True``, torch's
+    default) cuBLAS's split-K kernels store each slice's result in bfloat16 before adding
+    (recorded: vectors/hardware/h100/sweep).  Any shape: as :func:`h100_fp16`.  Known to hold and not to hold: as :func:`h100_fp16` (same shapes, K and
     operand kinds, recorded for bfloat16; exponents of every-code operands spread over
     [−24, 24]; products below float32's subnormal range, float32 overflow of products and
     sums among the crafted probes).
