@@ -41,7 +41,7 @@ def _short(name: str) -> str:
     m = re.search(r"Kernel2<(\w+)>", name)
     if m:
         return m.group(1)
-    name = name.replace("std::enable_if<!(false), void>::type ", "")
+    name = re.sub(r"^std::enable_if<.*?>::type ", "", name)  # a SFINAE return type before the name
     m = re.match(r"(?:void )?([\w:]+)", name)
     return m.group(1) if m else name
 
