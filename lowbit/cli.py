@@ -439,9 +439,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also record an N×N corner of the GEMM on seeded random operands (held-out checks)")
     p.add_argument("--list", action="store_true", help="list the calibrations lowbit reads (cache, then shipped)")
     p.add_argument("--sweep", action="store_true",
-                   help="record cuBLAS's kernel at every shape of a sweep (the --shape ones, or a grid, 2000 random "
-                        "and the LLM shapes) for each --path, fit each kernel family's K walk, measure 400 held-out "
-                        "random shapes, and write the shape rule to the user cache (cublas/<gpu>.json.gz)")
+                   help="record the kernel cuBLAS runs (with output samples) for each --path: at the --shape "
+                        "shapes, each kept if its family's walk reproduces its outputs; or, without --shape, at a "
+                        "whole sweep (grid, 2000 random and the LLM shapes) fitted from scratch with 400 random "
+                        "shapes held out and measured; written to the user cache (cublas/<gpu>.json.gz), which "
+                        "the presets read first")
     p.add_argument("--path", action="append", metavar="PATH",
                    help="with --sweep: a GEMM path of lowbit.mac.sweep.PATHS (bf16-f32, bf16-rpr, tf32, fp8-fast, "
                         "...; default all)")
