@@ -229,3 +229,13 @@ def test_calibrate_sweep_at_your_shapes_fills_the_cache_the_presets_read_first(t
         if [M, N, K] in kept:
             assert np.array_equal(lowbit_bits("bf16-f32", M, N, K, *gpu_bits(dense, i)[:2]), gpu_bits(dense, i)[2])
     cr._RULES.clear()
+
+
+def test_save_record_is_what_load_record_reads(tmp_path):
+    rec = record("fp8-fast")
+    part = dict(rec, shapes=rec["shapes"][:50], kernels=rec["kernels"][:50])
+    cr.save_record(part, tmp_path / "r.json.gz")
+    back = cr.load_record(tmp_path / "r.json.gz")
+    assert back["shapes"] == part["shapes"]
+    assert [[(n, list(g), list(b)) for n, g, b in ks] for ks in back["kernels"]] == \
+        [[(n, list(g), list(b)) for n, g, b in ks] for ks in part["kernels"]]

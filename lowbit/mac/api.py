@@ -393,21 +393,16 @@ def reduce_slices(parts: list, acc: FusedBlock) -> np.ndarray:
     def tree(t):
         return parts[t] if isinstance(t, int) else add(tree(t[0]), tree(t[1]))
 
-    if acc.split_tree is not None:
-        return tree(acc.split_tree)
     if acc.split_reduce in ("bfloat16-partials", "float16-partials"):
         # cuBLAS's reduced-precision split-K reduction (cutlass_80_tensorop_bf16_s16816gemm_bf16…,
         # recorded: vectors/hardware/h100/sweep): each slice's float32 result is stored in the
-        # output format (nearest even), and the stored partials are added in float32 in order
+        # output format (nearest even); the stored partials are then added in float32
         from ..codec import decode, encode
 
         fmt = acc.split_reduce.split("-")[0]
         parts = [decode(encode(p, fmt), fmt, dtype=np.float32) for p in parts]
-        total = parts[0]
-        with np.errstate(invalid="ignore", over="ignore"):
-            for p in parts[1:]:
-                total = (total + p).astype(np.float32)
-        return total
+    if acc.split_tree is not None:
+        return tree(acc.split_tree)
     total = parts[0]
     for p in parts[1:]:
         total = add(total, p)

@@ -21,6 +21,7 @@ each a chain from 0, their results added in order in ``reduce``).
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import re
@@ -206,6 +207,17 @@ def load_record(path) -> dict:
     return r
 
 
+def save_record(record: dict, dest) -> None:
+    """Write a :func:`lowbit.mac.sweep.record` result as :func:`load_record` reads it: kernel
+    names deduplicated into ``kernel_names``, each launch [name index, grid..., block...]."""
+    names = sorted({k[0] for ks in record["kernels"] for k in ks})
+    index = {n: j for j, n in enumerate(names)}
+    out = dict(record, kernel_names=names,
+               kernels=[[[index[k[0]], *k[1], *k[2]] for k in ks] for ks in record["kernels"]])
+    with gzip.open(dest, "wt") as f:
+        json.dump(out, f, separators=(",", ":"))
+
+
 GRANULES = (1, 2, 4, 8, 16, 32, 64, 128)
 
 
@@ -323,10 +335,11 @@ def fit(record: dict, *, pick: int = 10, exclude=(), log=None) -> dict:
 
 
 # ---- the rule: recorded shapes -> (walk, split), nearest recorded shape elsewhere -------------
-def align_class(N: int, K: int) -> tuple:
+def align_class(N, K) -> np.ndarray:
     """What cuBLAS's kernel choice reads of the leading dimensions besides size: N and K's
-    divisibility by 8, 4 and 2 (16-byte, 8-byte, 4-byte alignment of rows of 16-bit data)."""
-    return (int(np.gcd(N, 8)), int(np.gcd(K, 8)))
+    divisibility by 8, 4 and 2 (16-byte, 8-byte, 4-byte alignment of rows of 16-bit data), as
+    (gcd(N, 8), gcd(K, 8)) — for one shape or, given arrays, one row per shape."""
+    return np.stack([np.gcd(N, 8), np.gcd(K, 8)], axis=-1)
 
 
 @dataclass(frozen=True)
@@ -339,18 +352,27 @@ class Rule:
     table: np.ndarray  # int64 rows: M, N, K, walk index (-1 unknown), split (0 unknown), family index,
     #                    granule of the slices (0: the walk's)
 
-    def lookup(self, M: int, N: int, K: int):
-        """(Walk, split, how): the recorded shape's, else the nearest recorded shape's with the
-        same alignment class (:func:`align_class`), nearest in log2 M, log2 N, log2 K.  Raises
-        LookupError where that shape's kernel family has no known walk."""
+    @functools.cached_property
+    def _classes(self) -> np.ndarray:
+        """Each row's :func:`align_class` (computed once per rule, not per lookup)."""
+        return align_class(self.table[:, 1], self.table[:, 2])
+
+    def recorded(self, M: int, N: int, K: int) -> np.ndarray:
+        """Indices of the table rows recorded at exactly this shape (the first one counts)."""
         t = self.table
-        hit = np.flatnonzero((t[:, 0] == M) & (t[:, 1] == N) & (t[:, 2] == K))
+        return np.flatnonzero((t[:, 0] == M) & (t[:, 1] == N) & (t[:, 2] == K))
+
+    def lookup(self, M: int, N: int, K: int):
+        """(Walk, split, granule, how): the recorded shape's, else the nearest recorded shape's
+        with the same alignment class (:func:`align_class`), nearest in log2 M, log2 N, log2 K.
+        Raises LookupError where that shape's kernel family has no known walk."""
+        t = self.table
+        hit = self.recorded(M, N, K)
         if hit.size:
             row, how = t[hit[0]], "recorded"
         else:
-            cls = np.stack([np.gcd(t[:, 1], 8), np.gcd(t[:, 2], 8)], axis=1)
             usable = ~((t[:, 3] >= 0) & (t[:, 4] <= 0))  # a known walk whose split was not seen: skip
-            same = np.flatnonzero((cls[:, 0] == np.gcd(N, 8)) & (cls[:, 1] == np.gcd(K, 8)) & usable)
+            same = np.flatnonzero((self._classes == align_class(N, K)).all(axis=1) & usable)
             pool = same if same.size else np.flatnonzero(usable)
             d = (np.log2(t[pool, :3]) - np.log2([M, N, K])) ** 2
             row = t[pool[int(np.argmin(d.sum(axis=1)))]]
@@ -362,17 +384,22 @@ class Rule:
         return Walk.from_key(self.walks[w]), s, g or None, how
 
 
+def _index(values: list, v) -> int:
+    """v's index in ``values``, appended first if new (-1 for None: no walk known)."""
+    if v is None:
+        return -1
+    if v not in values:
+        values.append(v)
+    return values.index(v)
+
+
 def build_rule(record: dict, fitted: dict) -> Rule:
     """The :class:`Rule` of a recorded path from :func:`fit`'s result (its schedules)."""
     walks, fams, rows = [], [], []
     for i, (w, s, g) in sorted((int(k), v) for k, v in fitted["schedules"].items()):
         M, N, K = record["shapes"][i]
         fam = describe(record["kernels"][i], M, N, K)[0]
-        if fam not in fams:
-            fams.append(fam)
-        if w is not None and w not in walks:
-            walks.append(w)
-        rows.append((M, N, K, walks.index(w) if w is not None else -1, s or 0, fams.index(fam), g))
+        rows.append((M, N, K, _index(walks, w), s or 0, _index(fams, fam), g))
     return Rule(record["path"], tuple(walks), tuple(fams), np.array(rows, np.int64).reshape(-1, 7))
 
 
@@ -391,11 +418,7 @@ def extend_rule(rule: Rule, record: dict, families: dict, exclude=()) -> Rule:
             continue
         fam, split = d
         w = (families.get(fam) or {}).get("walk")
-        if fam not in fams:
-            fams.append(fam)
-        if w is not None and w not in walks:
-            walks.append(w)
-        rows.append((M, N, K, walks.index(w) if w is not None else -1, split, fams.index(fam), 0))
+        rows.append((M, N, K, _index(walks, w), split, _index(fams, fam), 0))
         have.add((M, N, K))
     table = np.concatenate([rule.table, np.array(rows, np.int64).reshape(-1, 7)])
     return Rule(rule.path, tuple(walks), tuple(fams), table)
@@ -477,15 +500,16 @@ def read(path: Path) -> dict:
 def shipped() -> dict:
     """The rules the presets read: the user cache's (``lowbit calibrate --sweep``) where it has
     the path, else the shipped ones (``lowbit/mac/data/cublas/nvidia-h200.json.gz``):
-    {"gpu", "versions", "rules": {path: Rule}, "held_out", "file"}."""
-    key = str(cache_file())
+    {"gpu", "versions", "rules": {path: Rule}, "user_rules": {path: Rule} (the cache's alone),
+    "held_out", "file"}.  Read once per user-cache file, not per call."""
+    user = cache_file()
+    key = str(user)
     if key not in _RULES:
-        doc = read(SHIPPED / "nvidia-h200.json.gz")
-        user = cache_file()
+        doc = dict(read(SHIPPED / "nvidia-h200.json.gz"), user_rules={})
         if user is not None:  # the user's recorded shapes first, then the shipped table
-            mine = read(user)
-            doc = dict(doc, rules={p: merge(mine["rules"][p], r) if p in mine["rules"] else r
-                                   for p, r in doc["rules"].items()}, user_file=str(user))
+            mine = read(user)["rules"]
+            doc.update(rules={p: merge(mine[p], r) if p in mine else r for p, r in doc["rules"].items()},
+                       user_rules=mine, user_file=str(user))
         _RULES.clear()
         _RULES[key] = doc
     return _RULES[key]
@@ -562,10 +586,8 @@ def calibrate_sweep(paths, shapes=None, held_out_shapes=None, log=print) -> Path
             if g is None:
                 log(f"{p} {M}x{N}x{K}: {d[0]} with walk {w} does not reproduce the outputs; not kept")
                 continue
-            for lst, v in ((walks, w), (fams, d[0])):
-                if v not in lst:
-                    lst.append(v)
-            rows.append((M, N, K, walks.index(w), split, fams.index(d[0]), 0 if g == Walk.from_key(w).granule else g))
+            rows.append((M, N, K, _index(walks, w), split, _index(fams, d[0]),
+                         0 if g == Walk.from_key(w).granule else g))
             log(f"{p} {M}x{N}x{K}: {d[0]}, {split} slice(s), reproduced")
         rule = Rule(p, tuple(walks), tuple(fams), np.array(rows, np.int64).reshape(-1, 7))
         if old is not None and p in old["rules"]:
@@ -587,10 +609,7 @@ def merge(first: Rule, second: Rule) -> Rule:
     walks, fams = list(first.walks), list(first.families)
     t2 = second.table.copy()
     for col, src, dst in ((3, second.walks, walks), (5, second.families, fams)):
-        for j, v in enumerate(src):
-            if v not in dst:
-                dst.append(v)
-        remap = np.array([dst.index(v) for v in src] + [-1], np.int64)
+        remap = np.array([_index(dst, v) for v in src] + [-1], np.int64)  # index -1 stays -1
         t2[:, col] = remap[t2[:, col]] if len(t2) else t2[:, col]
     return Rule(first.path, tuple(walks), tuple(fams), np.concatenate([first.table, t2]))
 
@@ -642,14 +661,10 @@ def preset_accumulator(preset: str, params: dict, M: int, N: int, K: int, out: s
     path = path_of(preset, params, out)
     if path is None or any(k not in RULE_KNOBS for k, v in params.items() if v is not None):
         return None
-    if user_only:
-        user = cache_file()
-        rule = read(user)["rules"].get(path) if user is not None else None
-    else:
-        rule = shipped()["rules"].get(path)
+    rule = shipped()["user_rules" if user_only else "rules"].get(path)
     if rule is None:
         return None
-    if recorded_only and not ((rule.table[:, 0] == M) & (rule.table[:, 1] == N) & (rule.table[:, 2] == K)).any():
+    if recorded_only and not rule.recorded(M, N, K).size:
         return None
     walk, split, granule, how = rule.lookup(M, N, K)
     return label(accumulator(path, walk, split, K, granule), preset, params)

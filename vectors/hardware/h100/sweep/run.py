@@ -6,13 +6,12 @@ OUTDIR/meta.json (GPU, versions, shape sets).  Shapes: the grid (lowbit.mac.swee
 2000 random shapes for fitting (random_shapes(1, 2000)), 400 held out (random_shapes(2, 400)) and
 the LLM shapes; output samples for all but the grid, where every 8th shape has them.
 """
-import gzip
 import json
 import sys
 import time
 from pathlib import Path
 
-from lowbit.mac import calibration, sweep
+from lowbit.mac import calibration, cublas_rule, sweep
 
 ORDER = ("bf16-f32", "bf16", "fp16-f32", "tf32", "fp8-fast", "fp8-slow", "fp32", "fp16-acc16", "bf16-rpr", "fp16",
          "fp16-rpr", "fp8-fast-bf16", "fp8-slow-bf16", "int8")
@@ -35,11 +34,8 @@ def main():
     for p in paths:
         t = time.time()
         r = sweep.record(p, shapes, outputs=with_out, log=lambda s: None)
-        names = sorted({k[0] for ks in r["kernels"] for k in ks})
-        r["kernel_names"] = names
-        r["kernels"] = [[[names.index(k[0])] + k[1] + k[2] for k in ks] for ks in r["kernels"]]
-        with gzip.open(out / f"{p}.json.gz", "wt") as f:
-            json.dump(r, f, separators=(",", ":"))
+        cublas_rule.save_record(r, out / f"{p}.json.gz")
+        names = {k[0] for ks in r["kernels"] for k in ks}
         print(f"{p}: {len(shapes)} shapes, {len(names)} kernels, {len(r['errors'])} errors, {time.time() - t:.1f} s "
               f"(total {time.time() - t0:.0f} s)", flush=True)
 

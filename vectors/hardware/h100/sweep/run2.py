@@ -5,13 +5,12 @@ Shapes: lowbit.mac.sweep.dense_shapes(7, 24000) without output samples (their ke
 extend the rule's table) and random_shapes(3, 400) with samples: held out from everything,
 recorded after the rule was fitted, to measure it.
 """
-import gzip
 import json
 import sys
 import time
 from pathlib import Path
 
-from lowbit.mac import calibration, sweep
+from lowbit.mac import calibration, cublas_rule, sweep
 
 ORDER = ("bf16-f32", "bf16-rpr", "fp16-f32", "tf32", "fp8-fast", "fp8-slow", "fp32", "fp16-acc16", "bf16", "fp16",
          "fp16-rpr", "fp8-fast-bf16", "fp8-slow-bf16", "int8")
@@ -30,11 +29,8 @@ def main():
     for p in sys.argv[2:] or ORDER:
         t = time.time()
         r = sweep.record(p, shapes, outputs=with_out, chunk=2000, log=lambda s: None)
-        names = sorted({k[0] for ks in r["kernels"] for k in ks})
-        r["kernel_names"] = names
-        r["kernels"] = [[[names.index(k[0])] + k[1] + k[2] for k in ks] for ks in r["kernels"]]
-        with gzip.open(out / f"{p}.dense.json.gz", "wt") as f:
-            json.dump(r, f, separators=(",", ":"))
+        cublas_rule.save_record(r, out / f"{p}.dense.json.gz")
+        names = {k[0] for ks in r["kernels"] for k in ks}
         print(f"{p}: {len(shapes)} shapes, {len(names)} kernels, {len(r['errors'])} errors, {time.time() - t:.1f} s "
               f"(total {time.time() - t0:.0f} s)", flush=True)
 
