@@ -69,6 +69,41 @@ def _place(rng, rest: np.ndarray, amax: float, bs: int) -> np.ndarray:
     return _f32(blk)
 
 
+def _extremes_and_nonfinite(add, bs: int, special: list, seed_extremes: int, seed_nonfinite: int) -> None:
+    """The "extremes" blocks (16: amax from ``special``, the rest random or zero) and the
+    "nonfinite" ones (16: ±Inf and NaN placements, canonical quiet NaN 0x7FC00000 and its
+    negative), each kind from its own seed — shared by the MX and NVFP4 inputs."""
+    rng = np.random.default_rng(seed_extremes)
+    for j in range(16):
+        amax = float(special[j % len(special)])
+        rest = rng.uniform(-1, 1, bs - 1) * amax if j < 8 else np.zeros(bs - 1)
+        add("extremes", _place(rng, rest, amax * (-1.0 if j % 3 == 2 else 1.0), bs))
+    rng = np.random.default_rng(seed_nonfinite)
+    nan = np.array([0x7FC00000], np.uint32).view(np.float32)[0]
+    nnan = np.array([0xFFC00000], np.uint32).view(np.float32)[0]
+    for j in range(16):
+        blk = _f32(rng.standard_normal(bs))
+        pos = rng.choice(bs, 3, replace=False)
+        if j % 8 == 0:
+            blk[pos[0]] = np.inf
+        elif j % 8 == 1:
+            blk[pos[0]] = -np.inf
+        elif j % 8 == 2:
+            blk[pos[0]] = nan
+        elif j % 8 == 3:
+            blk[pos[0]] = nnan
+        elif j % 8 == 4:
+            blk[pos[0]], blk[pos[1]] = np.inf, nan
+        elif j % 8 == 5:
+            blk[:] = nan
+        elif j % 8 == 6:
+            blk[:] = 0
+            blk[pos[0]] = np.inf
+        else:
+            blk[pos[0]], blk[pos[1]] = np.inf, -np.inf
+        add("nonfinite", blk)
+
+
 def _mx_blocks() -> tuple[list[np.ndarray], list[str]]:
     """MX input blocks (32 float32 values each) and their category names."""
     bs = MX_BLOCK
@@ -172,39 +207,10 @@ def _mx_blocks() -> tuple[list[np.ndarray], list[str]]:
             blk[rng.integers(0, bs)] = np.float32(float(_signs(rng, 1)[0]) * 2.0 ** float(rng.uniform(-149, 127)))
         add("zeros", blk)
     # extremes: float32 max and neighbours, 2^127, smallest subnormal, smallest normal
-    rng = np.random.default_rng(109)
     special = [F32_MAX, np.nextafter(F32_MAX, np.float32(0)), np.float32(2.0**127), np.float32(1.5 * 2.0**127),
                np.float32(2.0**-149), np.float32(2.0**-126), np.nextafter(np.float32(2.0**-126), np.float32(0)),
                np.float32(2.0**-127)]
-    for j in range(16):
-        amax = float(special[j % len(special)])
-        rest = rng.uniform(-1, 1, bs - 1) * amax if j < 8 else np.zeros(bs - 1)
-        add("extremes", _place(rng, rest, amax * (-1.0 if j % 3 == 2 else 1.0), bs))
-    # nonfinite: +-Inf and NaN placements (canonical quiet NaN 0x7FC00000 and its negative)
-    rng = np.random.default_rng(110)
-    nan = np.array([0x7FC00000], np.uint32).view(np.float32)[0]
-    nnan = np.array([0xFFC00000], np.uint32).view(np.float32)[0]
-    for j in range(16):
-        blk = _f32(rng.standard_normal(bs))
-        pos = rng.choice(bs, 3, replace=False)
-        if j % 8 == 0:
-            blk[pos[0]] = np.inf
-        elif j % 8 == 1:
-            blk[pos[0]] = -np.inf
-        elif j % 8 == 2:
-            blk[pos[0]] = nan
-        elif j % 8 == 3:
-            blk[pos[0]] = nnan
-        elif j % 8 == 4:
-            blk[pos[0]], blk[pos[1]] = np.inf, nan
-        elif j % 8 == 5:
-            blk[:] = nan
-        elif j % 8 == 6:
-            blk[:] = 0
-            blk[pos[0]] = np.inf
-        else:
-            blk[pos[0]], blk[pos[1]] = np.inf, -np.inf
-        add("nonfinite", blk)
+    _extremes_and_nonfinite(add, bs, special, 109, 110)
     return blocks, kinds
 
 
@@ -283,37 +289,9 @@ def _nv_blocks() -> tuple[list[np.ndarray], list[str]]:
             blk = _f32(_signs(rng, bs) * 0.0)
             blk[rng.integers(0, bs)] = np.float32(float(_signs(rng, 1)[0]) * 2.0 ** float(rng.uniform(-149, 127)))
         add("zeros", blk)
-    rng = np.random.default_rng(207)
     special = [F32_MAX, np.float32(2.0**127), np.float32(2.0**-149), np.float32(2.0**-126),
                np.float32(448 * 6.0), np.float32(2.0**-9 * 6.0), np.float32(2.0**-6 * 6.0), np.float32(1e-30)]
-    for j in range(16):
-        amax = float(special[j % len(special)])
-        rest = rng.uniform(-1, 1, bs - 1) * amax if j < 8 else np.zeros(bs - 1)
-        add("extremes", _place(rng, rest, amax * (-1.0 if j % 3 == 2 else 1.0), bs))
-    rng = np.random.default_rng(208)
-    nan = np.array([0x7FC00000], np.uint32).view(np.float32)[0]
-    nnan = np.array([0xFFC00000], np.uint32).view(np.float32)[0]
-    for j in range(16):
-        blk = _f32(rng.standard_normal(bs))
-        pos = rng.choice(bs, 3, replace=False)
-        if j % 8 == 0:
-            blk[pos[0]] = np.inf
-        elif j % 8 == 1:
-            blk[pos[0]] = -np.inf
-        elif j % 8 == 2:
-            blk[pos[0]] = nan
-        elif j % 8 == 3:
-            blk[pos[0]] = nnan
-        elif j % 8 == 4:
-            blk[pos[0]], blk[pos[1]] = np.inf, nan
-        elif j % 8 == 5:
-            blk[:] = nan
-        elif j % 8 == 6:
-            blk[:] = 0
-            blk[pos[0]] = np.inf
-        else:
-            blk[pos[0]], blk[pos[1]] = np.inf, -np.inf
-        add("nonfinite", blk)
+    _extremes_and_nonfinite(add, bs, special, 207, 208)
     return blocks, kinds
 
 
