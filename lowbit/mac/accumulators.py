@@ -50,7 +50,7 @@ OPERAND_SPLITS = (None, "tf32x3")
 # Fields added after golden vectors (vectors/dot) embedded accumulator reprs: rule fields are
 # shown only when not at their default; the preset's label and covered formats never.
 _QUIET_FIELDS = ("input_rounding", "operand_split", "nan_bits16", "sum_emax", "sum_emin", "split_reduce",
-                 "k_tile", "split_slices", "split_tree", "for_k", "tiles", "for_mn")
+                 "k_tile", "split_slices", "split_tree", "for_k", "tiles", "for_mn", "split_interleave")
 _LABEL_FIELDS = ("formats", "preset")
 
 
@@ -155,6 +155,8 @@ class Schedule:
         probes: a term below the chain's grid survives only across a slice boundary).
       split_tree, split_reduce: how the slices' results are added — in order or as a tree, in
         float32 or float16 (splitKreduce_kernel; found by float32 associativity probes).
+      split_interleave: the split_k slices take K's granules round-robin instead of contiguous
+        runs (cuBLAS's sm80 xmma FFMA split-K kernels: k-tiles of 8).
       k_tile: the mainloop's k-tile whose partial tile each slice runs first (CUTLASS 2.x).
       interleave_group, interleave_run: the order K's elements meet the steps (mma.sync under
         Triton's FP8 layout: 32, 2).
@@ -175,6 +177,7 @@ class Schedule:
     k_tile: int | None = None
     interleave_group: int | None = None
     interleave_run: int = 1
+    split_interleave: bool = False
 
 
 UNIT_FIELDS = tuple(f.name for f in dataclasses.fields(Unit))
@@ -255,6 +258,11 @@ class FusedBlock:
         ``split_granule`` elements (ceil(ceil(K/granule)/split_k) granules each, the last
         slice shorter); each slice is accumulated on its own as above and the slices' float32
         results are added in slice order (IEEE float32 add, nearest even): a split-K GEMM.
+      split_interleave: with ``split_k``, the slices take K's ``split_granule``-element granules
+        round-robin — slice z the granules z, z + split_k, z + 2·split_k, … in that order —
+        instead of contiguous runs (cuBLAS 13's ``sm80_xmma_gemm_f32f32_…_ffma`` split-K
+        kernels, grid z CTAs over k-tiles of 8; found on the H200's recorded outputs,
+        vectors/hardware/h100/sweep).
       split_slices: explicit split-K slice lengths (a tuple summing to K, which lowbit.matmul
         checks) instead of ``split_k`` equal slices — a kernel that cuts K unevenly.
       split_tree: the order the slices' results are added in: None (slice order, left to
@@ -326,6 +334,7 @@ class FusedBlock:
     k_tile: int | None = None
     interleave_group: int | None = None
     interleave_run: int = 1
+    split_interleave: bool = False
     nan_bits: int = 0x7FC00000
     input_rounding: str = "none"
     operand_split: str | None = None
@@ -397,6 +406,10 @@ class FusedBlock:
                 raise ValueError(f"{k}: split_slices={sl!r} is not allowed; allowed: a non-empty tuple of ints >= 1")
             if self.split_k != 1:
                 raise ValueError(f"{k}: split_slices and split_k={self.split_k} both cut K; give one")
+        if not isinstance(self.split_interleave, bool):
+            raise ValueError(f"{k}: split_interleave={self.split_interleave!r} is not allowed; allowed: True, False")
+        if self.split_interleave and self.split_slices is not None:
+            raise ValueError(f"{k}: split_interleave deals granules to split_k slices; it cannot take split_slices")
         if self.split_tree is not None:
             if self.split_slices is None:
                 raise ValueError(f"{k}: split_tree needs split_slices")

@@ -346,8 +346,8 @@ def _fused_block(acc: FusedBlock, a, b, fa, fb, device: str) -> np.ndarray:
     if not (M and N):
         return out
     parts = []
-    for lo, hi in split_bounds(acc, ca.shape[1]):  # split-K slices, each a chain of its own
-        sca, scb = ca[:, lo:hi], cb[lo:hi, :]
+    for part_k in split_parts(acc, ca.shape[1]):  # split-K slices, each a chain of its own
+        sca, scb = ca[:, part_k], cb[part_k, :]
         if acc.k_tile is not None:
             sca, scb = _residue_first(sca, scb, acc, fa, fb)
         ia, ta = _operand_table(np.ascontiguousarray(sca), fa, acc, "a_format", "C")
@@ -379,6 +379,18 @@ def split_bounds(acc: FusedBlock, Kdim: int) -> list:
     granules = -(-Kdim // acc.split_granule)
     per = max(1, -(-granules // acc.split_k)) * acc.split_granule
     return [(lo, min(lo + per, Kdim)) for lo in range(0, max(Kdim, 1), per)]
+
+
+def split_parts(acc: FusedBlock, Kdim: int) -> list:
+    """The K indices of each split-K slice, in the order its chain meets them: a slice (view)
+    per contiguous slice (:func:`split_bounds`), or, with ``split_interleave``, an index array
+    per slice of the granules dealt to it round-robin."""
+    if not acc.split_interleave or acc.split_k == 1:
+        return [slice(lo, hi) for lo, hi in split_bounds(acc, Kdim)]
+    g, s = acc.split_granule, acc.split_k
+    starts = np.arange(0, Kdim, g)
+    return [np.concatenate([np.arange(lo, min(lo + g, Kdim)) for lo in starts[z::s]])
+            for z in range(min(s, len(starts)))]
 
 
 def reduce_slices(parts: list, acc: FusedBlock) -> np.ndarray:
@@ -439,14 +451,14 @@ def _fma32(acc: FusedBlock, a_bits, b_bits, device: str) -> np.ndarray:
     if not (M and N):
         return out
     parts = []
-    for lo, hi in split_bounds(acc, Kdim):
+    for part_k in split_parts(acc, Kdim):
         if device == "cuda":
             from . import cuda
 
-            part = cuda.fma32_part(av[:, lo:hi], bv[lo:hi, :])
+            part = cuda.fma32_part(np.ascontiguousarray(av[:, part_k]), np.ascontiguousarray(bv[part_k, :]))
         else:
             part = np.zeros((M, N), np.float32)
-            K.fma32_matmul(np.ascontiguousarray(av[:, lo:hi]), np.ascontiguousarray(bv[lo:hi, :].T), part)
+            K.fma32_matmul(np.ascontiguousarray(av[:, part_k]), np.ascontiguousarray(bv[part_k, :].T), part)
         parts.append(part)
     return reduce_slices(parts, acc)
 

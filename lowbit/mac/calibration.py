@@ -130,6 +130,7 @@ def gpu_info() -> dict:
     import torch
 
     info = {"gpu": torch.cuda.get_device_name(0), "sm": list(torch.cuda.get_device_capability(0)),
+            "sms": torch.cuda.get_device_properties(0).multi_processor_count,
             "versions": {"torch": torch.__version__, "cuda": torch.version.cuda}}
     try:
         import ctypes

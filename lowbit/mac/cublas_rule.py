@@ -8,15 +8,17 @@ runs first (its residue), and the split-K slices (``split`` slices of whole ``gr
 each a chain from 0, their results added in order in ``reduce``).
 
 * :func:`describe` reads a launched kernel (name and grid, from :func:`lowbit.mac.sweep.record`)
-  as a family key and its split count: CUTLASS kernels put the split in grid z; nvjet splitK
-  kernels launch (output tiles, rounded up to the cluster) × split CTAs.
-* :func:`fit` chooses, per family, the walk (block, k-tile, granule, reduction) that reproduces
-  every output sample recorded for it, from a small candidate set: the method is data, run by
-  ``lowbit calibrate --sweep`` on any GPU.
-* :class:`Rule` is the result: recorded shapes → (walk, split); a shape not recorded takes the
-  walk and split of its nearest recorded shape (log-scale distance in M, N, K, same
-  divisibility of N and K by 8 and 16) — a prediction whose held-out accuracy is measured
-  (``vectors/hardware/h100/sweep/README.md``), stated in the data file.
+  as a family key and its split count: CUTLASS and float32 xmma FFMA kernels put the split in
+  grid z; nvjet splitK kernels launch (output tiles, rounded up to the cluster) × split CTAs.
+* :func:`fit` chooses, per family, the walk (block, k-tile, granule, reduction, contiguous or
+  round-robin slices) that reproduces the output samples recorded for it, from a small
+  candidate set: the method is data, run by ``lowbit calibrate --sweep`` on any GPU.
+* :class:`Rule` is the result: recorded shapes → (walk, split).  A shape not recorded takes the
+  kernel (walk and tile geometry) of its nearest recorded shape of the same alignment class,
+  and a split from that kernel's own recorded launches: the waves of CTAs they filled
+  (:func:`capacity`), or the split they asked for, at this shape's output tiles and K — a
+  prediction whose held-out accuracy is measured (``docs/cublas.md``) and stated in the data
+  file.
 """
 
 from __future__ import annotations
@@ -81,8 +83,8 @@ def describe(kernels, M: int, N: int, K: int) -> tuple[str, int] | None:
             # from the outputs where they were sampled
             split = 0 if total % tiles or total == PERSISTENT_CTAS and tiles * 2 > total else total // tiles
         return family, split
-    if len(grid) == 3 and grid[2] > 1 and "cutlass" in name:
-        split = grid[2]  # CUTLASS split-K: grid z; serial split-K (no reduction kernel) adds in order too
+    if len(grid) == 3 and grid[2] > 1 and ("cutlass" in name or "xmma_gemm" in name and "ffma" in name):
+        split = grid[2]  # split-K in grid z; serial split-K (no reduction kernel) adds in order too
     elif reduced and len(grid) == 3:
         split = grid[2]
     family = re.sub(r"_(\d+)x(\d+)_(\d+)x(\d+)_", r"_\1x\2_k\3_", name)
@@ -91,24 +93,93 @@ def describe(kernels, M: int, N: int, K: int) -> tuple[str, int] | None:
     return family + ("+reduce" if reduced else ""), split
 
 
+def geometry(kernels) -> tuple | None:
+    """(tile along N, tile along M, cluster along N, cluster along M) of the main kernel's
+    output tiles, read from its name (nvjet ``_64x8_64x16_2x1_``: 64×8 tiles in clusters of
+    2×1; CUTLASS ``_256x128_``: 256×128, no clusters), or None where the name does not say.
+    cuBLAS computes torch's row-major C = A·B as the column-major Cᵀ = Bᵀ·Aᵀ: its m is N."""
+    main = main_kernel(kernels)
+    if main is None:
+        return None
+    name = _short(main[0])
+    m = re.match(r"nvjet_sm90_\w+?_(\d+)x(\d+)_\d+x\d+_(\d+)x(\d+)_[hv]_", name)
+    if m:
+        return tuple(int(v) for v in m.groups())
+    m = re.search(r"cutlass_\w*?_(\d+)x(\d+)_", name)
+    return (int(m.group(1)), int(m.group(2)), 1, 1) if m else None
+
+
+def output_tiles(geo: tuple, M: int, N: int) -> int:
+    """CTAs one split-K slice launches: output tiles, each direction rounded up to its cluster."""
+    t1, t2, c1, c2 = geo
+    return -(-(-(-N // t1)) // c1) * c1 * (-(-(-(-M // t2)) // c2) * c2)
+
+
+def kernel_label(kernels, M: int, N: int, K: int) -> str | None:
+    """The family (:func:`describe`) with the tile geometry appended (``family@64x8/2x1``):
+    what a rule row says cuBLAS ran, precise enough to count its output tiles at a new shape."""
+    d = describe(kernels, M, N, K)
+    if d is None:
+        return None
+    geo = geometry(kernels)
+    return d[0] + (f"@{geo[0]}x{geo[1]}/{geo[2]}x{geo[3]}" if geo else "")
+
+
+def label_geometry(label: str) -> tuple | None:
+    m = re.search(r"@(\d+)x(\d+)/(\d+)x(\d+)$", label)
+    return tuple(int(v) for v in m.groups()) if m else None
+
+
+def split_cut(K: int, asked: int, granule: int) -> tuple:
+    """(slices, slice length) of a split-K launch asked for ``asked`` slices of K: each slice
+    ceil(K / asked) rounded up to the granule, the empty ones at the end dropped (CUTLASS's
+    gemm_k_size; K = 12,439 asked for 66 slices of granule 8 makes 65 of 192)."""
+    if asked <= 1:
+        return 1, K
+    per = -(-(-(-K // asked)) // granule) * granule
+    return -(-K // per), per
+
+
+MAX_SPLIT = 128
+WAVES = 8
+
+
+def capacity(geo: tuple, M: int, N: int, K: int, split: int, granule: int, sms: int) -> int:
+    """How many CTAs cuBLAS filled with a split-K launch: the smallest whole number of waves
+    of ``sms`` CTAs c·sms (c ≤ 8) for which min(c·sms // tiles, 128) slices give ``split``;
+    0 where none does (the split was bounded by something else, e.g. K).  cuBLAS picks the
+    split that fills whole waves of the GPU's SMs, as many waves as its cost model says:
+    across shapes that number drifts slowly, the split itself does not."""
+    if split <= 1:
+        return 0
+    t = output_tiles(geo, M, N)
+    for c in range(1, WAVES + 1):
+        if split_cut(K, max(1, min(c * sms // t, MAX_SPLIT)), granule)[0] == split:
+            return c * sms
+    return 0
+
+
 @dataclass(frozen=True)
 class Walk:
     """How a kernel family sums K: ``block`` products per step (1: a float32 FMA chain), the
     k-tile whose residue each slice runs first (None: in order), split-K slices of whole
-    ``granule``s, their results added in ``reduce``."""
+    ``granule``s — contiguous, or (``interleave``) dealt round-robin — their results added in
+    ``reduce``."""
 
     block: int
     k_tile: int | None = None
     granule: int = 1
     reduce: str = "float32"
+    interleave: bool = False
 
     def key(self) -> str:
-        return f"b{self.block}-t{self.k_tile or 0}-g{self.granule}-{self.reduce}"
+        return f"b{self.block}-t{self.k_tile or 0}-g{self.granule}-{self.reduce}" + ("-interleaved" * self.interleave)
 
     @classmethod
     def from_key(cls, key: str) -> "Walk":
-        b, t, g, r = key.split("-", 3)
-        return cls(int(b[1:]), int(t[1:]) or None, int(g[1:]), r)
+        interleave = key.endswith("-interleaved")
+        b, t, g, r = key.removesuffix("-interleaved").split("-", 3)
+        return cls(int(b[1:]), int(t[1:]) or None, int(g[1:]), r, interleave)
 
 
 def accumulator(path: str, walk: Walk, split: int, K: int, granule: int | None = None):
@@ -137,7 +208,8 @@ def accumulator(path: str, walk: Walk, split: int, K: int, granule: int | None =
     acc = dataclasses.replace(acc, k_tile=walk.k_tile if walk.k_tile and walk.k_tile < K else None,
                               split_reduce=walk.reduce, for_k=K)
     if split > 1:
-        acc = dataclasses.replace(acc, split_k=split, split_granule=granule or walk.granule)
+        acc = dataclasses.replace(acc, split_k=split, split_granule=granule or walk.granule,
+                                  split_interleave=walk.interleave)
     return acc
 
 
@@ -160,7 +232,8 @@ def candidates(path: str, family: str) -> list:
     """The walks :func:`fit` tries for a family: steps of the instruction named (16816 → 16,
     1688 → 8, wgmma 16 / 32 for FP8, SIMT / GEMV / FFMA → 1), with and without the family's
     k-tile run residue first, granules of 128 bits of operand or the k-tile, reductions in float32
-    or (reduced-precision kernels) of partials stored in the output format."""
+    or (reduced-precision kernels) of partials stored in the output format; for FMA-chain
+    families with a k-tile, also split-K slices dealt the k-tiles round-robin."""
     fmt, out = sweep.PATHS[path][0], sweep.PATHS[path][1]
     bits = {"bfloat16": 16, "float16": 16, "float32": 32, "float8_e4m3fn": 8, "int8": 8}[fmt]
     m = re.search(r"\[k(\d+)\]|_k(\d+)", family)
@@ -186,7 +259,10 @@ def candidates(path: str, family: str) -> list:
     reduces = [out + "-partials", "float32"] if rpr and out in ("float16", "bfloat16") else ["float32"]
     if path == "fp16-acc16":
         reduces = ["float16", "float32"]
-    return [Walk(b, t, g, r) for b in blocks for t in tiles for g in grans for r in reduces]
+    walks = [Walk(b, t, g, r) for b in blocks for t in tiles for g in grans for r in reduces]
+    if blocks == [1] and tk:  # FFMA split-K kernels deal their k-tiles to the slices round-robin
+        walks += [Walk(1, None, tk, r, interleave=True) for r in reduces]
+    return walks
 
 
 def _samples(record: dict, index: int):
@@ -226,6 +302,8 @@ def granules(walk: Walk, split: int, K: int) -> list:
     slices (the kernel's grid says how many): the walk's own first.  cuBLAS's CUTLASS kernels
     do not always cut at the same granule (TF32 64×64×48 into 12 slices of 4, 64×64×4096 into 22
     of 192), so each recorded shape keeps the granule its outputs show."""
+    if walk.interleave:  # dealt k-tiles: the granule is the k-tile
+        return [walk.granule]
     out = []
     for g in (walk.granule,) + GRANULES:
         per = -(-(-(-K // split)) // g) * g
@@ -263,13 +341,18 @@ def find_split(record, path, walk, i, most: int = 64) -> int | None:
     return None
 
 
-def fit(record: dict, *, pick: int = 10, exclude=(), log=None) -> dict:
+def fit(record: dict, *, pick: int = 10, exclude=(), log=None, majority: float = 0.9) -> dict:
     """Per kernel family of one recorded path, the walk that reproduces its output samples, and
     per recorded shape its (walk, split).
 
     For each family the candidate walks (:func:`candidates`) are tried on up to ``pick`` of its
     sampled shapes (most slices and K off the k-tile first); of those reproducing all of them,
-    the one reproducing most of the family's sampled shapes wins.  A persistent nvjet launch
+    the one reproducing most of the family's sampled shapes wins.  Where none reproduces them
+    all, the one reproducing most of them and ``pick`` + 30 more is taken if it reproduces at
+    least ``majority`` of the family's sampled shapes (cuBLAS names one family for kernels that
+    differ in a detail the name hides: float32 xmma FFMA serial split-K adds its slices in
+    another order at some shapes).  A sampled shape its family's walk does not reproduce gets
+    no walk: a lookup of it is an error, never a wrong answer.  A persistent nvjet launch
     hides its split: it is searched for on the outputs where they were sampled.  ``exclude``:
     shape indices held out, never looked at.  Returns {"families": {family: {"walk", "shapes",
     "matched"}}, "schedules": {index: [walk key or None, split or None, granule or 0 (the walk's)]}}."""
@@ -284,7 +367,7 @@ def fit(record: dict, *, pick: int = 10, exclude=(), log=None) -> dict:
         described[i] = d
         if str(i) in record["bits"]:
             fams.setdefault(d[0], []).append(i)
-    walks, families, granule = {}, {}, {}
+    walks, families, granule, unmatched = {}, {}, {}, set()
     for fam, items in sorted(fams.items()):
         known = [i for i in items if described[i][1] > 0]
 
@@ -303,12 +386,16 @@ def fit(record: dict, *, pick: int = 10, exclude=(), log=None) -> dict:
                 best, best_n = c, n
             if len(passing) == 1:
                 break
+        if best is None and picks:  # none reproduces every pick: the one reproducing most, if most
+            tried = picks + score
+            counts = [sum(_matches(record, path, c, i, described[i][1]) for i in tried) for c in candidates(path, fam)]
+            if counts and max(counts) >= majority * len(tried):
+                best = candidates(path, fam)[int(np.argmax(counts))]
         if best is None and not known and items:  # every shape persistent: search splits with each walk
             for c in candidates(path, fam):
                 if find_split(record, path, c, items[0]) is not None:
                     best = c
                     break
-        walks[fam] = best
         matched = 0
         for i in items:
             if best is None:
@@ -316,12 +403,18 @@ def fit(record: dict, *, pick: int = 10, exclude=(), log=None) -> dict:
             if described[i][1] == 0:
                 s = find_split(record, path, best, i)
                 described[i] = (fam, s or 0)
-                matched += s is not None
+                ok = s is not None
             else:
                 g = _match(record, path, best, i, described[i][1])
-                matched += g is not None
+                ok = g is not None
                 if g is not None and g != best.granule and described[i][1] > 1:
                     granule[i] = g
+            matched += ok
+            if not ok:
+                unmatched.add(i)
+        if best is not None and matched < majority * len(items):
+            best = None
+        walks[fam] = best
         families[fam] = {"walk": best.key() if best else None, "shapes": len(items), "matched": int(matched)}
         if log:
             log(f"{path} {fam}: {families[fam]['walk']} {matched}/{len(items)}")
@@ -330,7 +423,8 @@ def fit(record: dict, *, pick: int = 10, exclude=(), log=None) -> dict:
         w = walks.get(fam)
         if fam not in walks:  # a family seen only without samples: no walk known
             w = None
-        schedules[i] = [w.key() if w else None, split or None, granule.get(i, 0)]
+        # a sampled shape its family's walk does not reproduce: split -1, an error to look up
+        schedules[i] = [w.key() if w else None, -1 if w and i in unmatched else split or None, granule.get(i, 0)]
     return {"families": families, "schedules": schedules}
 
 
@@ -342,42 +436,106 @@ def align_class(N, K) -> np.ndarray:
     return np.stack([np.gcd(N, 8), np.gcd(K, 8)], axis=-1)
 
 
+K_WEIGHT = 0.25  # K's weight in the distance that picks the kernel: cuBLAS's tile choice follows M and N
+
+
 @dataclass(frozen=True)
 class Rule:
     """One GEMM path's shape → (walk, split) rule on one GPU and cuBLAS version."""
 
     path: str
     walks: tuple  # walk keys; a table row's walk index -1: the kernel family's walk is not known
-    families: tuple  # the kernel family of each walk index (for messages), and of unknowns
-    table: np.ndarray  # int64 rows: M, N, K, walk index (-1 unknown), split (0 unknown), family index,
-    #                    granule of the slices (0: the walk's)
+    families: tuple  # each row's kernel (:func:`kernel_label`: family@tile geometry), for the split
+    #                  model and messages
+    table: np.ndarray  # int64 rows: M, N, K, walk index (-1 unknown), split (0 unknown; -1 recorded
+    #                    but not reproduced by its family's walk), family index, granule of the
+    #                    slices (0: the walk's)
+    sms: int = PERSISTENT_CTAS  # the GPU's SMs: one wave of CTAs
 
     @functools.cached_property
     def _classes(self) -> np.ndarray:
         """Each row's :func:`align_class` (computed once per rule, not per lookup)."""
         return align_class(self.table[:, 1], self.table[:, 2])
 
+    @functools.cached_property
+    def _geometries(self) -> list:
+        return [label_geometry(f) for f in self.families]
+
+    def _granule(self, j: int) -> int:
+        """Row j's split granule: its own where recorded, else its walk's."""
+        return int(self.table[j, 6]) or Walk.from_key(self.walks[self.table[j, 3]]).granule
+
+    @functools.cached_property
+    def _tiles_and_capacities(self) -> np.ndarray:
+        """Per row: its output tiles (0: tile geometry unknown) and :func:`capacity` (0: none)."""
+        out = np.zeros((len(self.table), 2), np.int64)
+        for j, (M, N, K, w, s, f, g) in enumerate(self.table.tolist()):
+            geo = self._geometries[f]
+            if geo and w >= 0:
+                out[j] = output_tiles(geo, M, N), capacity(geo, M, N, K, s, self._granule(j), self.sms) if s > 1 else 0
+        return out
+
     def recorded(self, M: int, N: int, K: int) -> np.ndarray:
         """Indices of the table rows recorded at exactly this shape (the first one counts)."""
         t = self.table
         return np.flatnonzero((t[:, 0] == M) & (t[:, 1] == N) & (t[:, 2] == K))
 
+    def _split(self, kin: np.ndarray, geo: tuple, M: int, N: int, K: int, granule: int):
+        """(split, slice length, how) of a kernel of tile geometry ``geo`` at M, N, K from its
+        recorded launches ``kin``: the nearest in log2 output tiles and log2 K; the waves of
+        CTAs it filled (:func:`capacity`) where they explain its split, else the split it was
+        asked for; cut as this kernel cuts K (:func:`split_cut`)."""
+        t = self.table
+        tiles = output_tiles(geo, M, N)
+        tc = self._tiles_and_capacities
+        d = (np.log2(tc[kin, 0]) - np.log2(tiles)) ** 2 + (np.log2(t[kin, 2]) - np.log2(K)) ** 2
+        k = int(kin[int(np.argmin(d))])
+        Mk, Nk, Kk, sk = (int(v) for v in (t[k, 0], t[k, 1], t[k, 2], t[k, 4]))
+        if tc[k, 1]:
+            asked = min(int(tc[k, 1]) // tiles, MAX_SPLIT)
+            why = f"filling {tc[k, 1] // self.sms} wave(s) of {self.sms} CTAs as at {Mk}x{Nk}x{Kk}"
+        else:
+            gk = self._granule(k)
+            asked_k = [a for a in range(1, 2 * MAX_SPLIT + 1) if split_cut(Kk, a, gk)[0] == sk] or [sk]
+            asked = asked_k[len(asked_k) // 2]
+            why = f"asked for {asked} slices as at {Mk}x{Nk}x{Kk}"
+        split, per = split_cut(K, max(1, asked), granule)
+        return split, per, why
+
     def lookup(self, M: int, N: int, K: int):
-        """(Walk, split, granule, how): the recorded shape's, else the nearest recorded shape's
-        with the same alignment class (:func:`align_class`), nearest in log2 M, log2 N, log2 K.
-        Raises LookupError where that shape's kernel family has no known walk."""
+        """(Walk, split, granule, how): the recorded shape's; else a prediction from the recorded
+        shapes of the same alignment class (:func:`align_class`):
+
+        * the kernel (walk and tile geometry) of the nearest in log2 M, log2 N and
+          K_WEIGHT·log2 K (the tile choice follows the output's size far more than K);
+        * its split from that kernel's own launches (:meth:`_split`); for a kernel whose tile
+          geometry its name does not give, the nearest shape's split.
+
+        Raises LookupError where the kernel there has no known walk."""
         t = self.table
         hit = self.recorded(M, N, K)
         if hit.size:
-            row, how = t[hit[0]], "recorded"
+            row = t[hit[0]]
+            w, s, f, g = (int(v) for v in row[3:7])
+            how = "recorded"
         else:
             usable = ~((t[:, 3] >= 0) & (t[:, 4] <= 0))  # a known walk whose split was not seen: skip
             same = np.flatnonzero((self._classes == align_class(N, K)).all(axis=1) & usable)
             pool = same if same.size else np.flatnonzero(usable)
-            d = (np.log2(t[pool, :3]) - np.log2([M, N, K])) ** 2
-            row = t[pool[int(np.argmin(d.sum(axis=1)))]]
-            how = f"predicted from the recorded {row[0]}x{row[1]}x{row[2]}"
-        w, s, f, g = (int(v) for v in row[3:7])
+            d = np.log2(t[pool, :3]) - np.log2([M, N, K])
+            j = pool[int(np.argmin(d[:, 0] ** 2 + d[:, 1] ** 2 + (K_WEIGHT * d[:, 2]) ** 2))]
+            w, s, f, g = (int(v) for v in t[j, 3:7])
+            how = f"predicted: the kernel of the recorded {t[j, 0]}x{t[j, 1]}x{t[j, 2]}"
+            geo = self._geometries[f]
+            if w >= 0 and geo:
+                s, g, why = self._split(pool[(t[pool, 5] == f) & (t[pool, 3] == w)], geo, M, N, K,
+                                        Walk.from_key(self.walks[w]).granule)
+                how += f", split {s}: {why}"
+                g = g if s > 1 else 0
+        if w >= 0 and s < 0:
+            raise LookupError(f"{self.path} at M={M}, N={N}, K={K}: cuBLAS runs {self.families[f]} there ({how}); "
+                              f"its family's K walk ({self.walks[w]}) does not reproduce the outputs recorded at "
+                              "this shape, so no answer is given")
         if w < 0 or s <= 0:
             raise LookupError(f"{self.path} at M={M}, N={N}, K={K}: cuBLAS runs {self.families[f]} there ({how}), "
                               f"a kernel family whose K walk is not known{' (split not seen)' if w >= 0 else ''}")
@@ -393,14 +551,14 @@ def _index(values: list, v) -> int:
     return values.index(v)
 
 
-def build_rule(record: dict, fitted: dict) -> Rule:
-    """The :class:`Rule` of a recorded path from :func:`fit`'s result (its schedules)."""
+def build_rule(record: dict, fitted: dict, sms: int = PERSISTENT_CTAS) -> Rule:
+    """The :class:`Rule` of a recorded path from :func:`fit`'s result (its schedules), on a GPU
+    of ``sms`` SMs."""
     walks, fams, rows = [], [], []
     for i, (w, s, g) in sorted((int(k), v) for k, v in fitted["schedules"].items()):
         M, N, K = record["shapes"][i]
-        fam = describe(record["kernels"][i], M, N, K)[0]
-        rows.append((M, N, K, _index(walks, w), s or 0, _index(fams, fam), g))
-    return Rule(record["path"], tuple(walks), tuple(fams), np.array(rows, np.int64).reshape(-1, 7))
+        rows.append((M, N, K, _index(walks, w), s or 0, _index(fams, kernel_label(record["kernels"][i], M, N, K)), g))
+    return Rule(record["path"], tuple(walks), tuple(fams), np.array(rows, np.int64).reshape(-1, 7), sms)
 
 
 def extend_rule(rule: Rule, record: dict, families: dict, exclude=()) -> Rule:
@@ -418,10 +576,10 @@ def extend_rule(rule: Rule, record: dict, families: dict, exclude=()) -> Rule:
             continue
         fam, split = d
         w = (families.get(fam) or {}).get("walk")
-        rows.append((M, N, K, _index(walks, w), split, _index(fams, fam), 0))
+        rows.append((M, N, K, _index(walks, w), split, _index(fams, kernel_label(record["kernels"][i], M, N, K)), 0))
         have.add((M, N, K))
     table = np.concatenate([rule.table, np.array(rows, np.int64).reshape(-1, 7)])
-    return Rule(rule.path, tuple(walks), tuple(fams), table)
+    return Rule(rule.path, tuple(walks), tuple(fams), table, rule.sms)
 
 
 def rule_to_dict(rule: Rule) -> dict:
@@ -431,7 +589,7 @@ def rule_to_dict(rule: Rule) -> dict:
 
     table = np.ascontiguousarray(rule.table, dtype="<i4")
     return {"walks": list(rule.walks), "families": list(rule.families), "rows": int(len(table)),
-            "table_int32": base64.b64encode(table.tobytes()).decode()}
+            "sms": rule.sms, "table_int32": base64.b64encode(table.tobytes()).decode()}
 
 
 def rule_from_dict(path: str, d: dict) -> Rule:
@@ -441,7 +599,7 @@ def rule_from_dict(path: str, d: dict) -> Rule:
         table = np.frombuffer(base64.b64decode(d["table_int32"]), dtype="<i4").astype(np.int64).reshape(-1, 7)
     else:  # the list form fit.py's intermediate files keep
         table = np.array(d["table"], np.int64).reshape(-1, 7)
-    return Rule(path, tuple(d["walks"]), tuple(d["families"]), table)
+    return Rule(path, tuple(d["walks"]), tuple(d["families"]), table, d.get("sms", PERSISTENT_CTAS))
 
 
 def held_out(record: dict, rule: Rule, indices, fitted: dict | None = None) -> dict:
@@ -522,7 +680,9 @@ def document(gpu: dict, fits: dict) -> dict:
             "paths": {p: rule_to_dict(rule_from_dict(p, f["rule"])) for p, f in sorted(fits.items())},
             "families": {p: f["families"] for p, f in sorted(fits.items())},
             "held_out": {p: f["held_out"] for p, f in sorted(fits.items())},
-            "fresh_held_out": {p: f["fresh_held_out"] for p, f in sorted(fits.items()) if "fresh_held_out" in f}}
+            "fresh_held_out": {p: f["fresh_held_out"] for p, f in sorted(fits.items()) if "fresh_held_out" in f},
+            "untouched_held_out": {p: f["untouched_held_out"] for p, f in sorted(fits.items())
+                                   if "untouched_held_out" in f}}
 
 
 def write(doc: dict, dest: Path) -> Path:
@@ -533,10 +693,10 @@ def write(doc: dict, dest: Path) -> Path:
     return dest
 
 
-def fit_path(record: dict, held: set, log=None) -> dict:
+def fit_path(record: dict, held: set, log=None, sms: int = PERSISTENT_CTAS) -> dict:
     """Fit one recorded path with ``held`` shape indices held out; measure them."""
     fitted = fit(record, exclude=held, log=log)
-    rule = build_rule(record, fitted)
+    rule = build_rule(record, fitted, sms)
     return {"rule": rule_to_dict(rule), "families": fitted["families"],
             "held_out": held_out(record, rule, sorted(held), fitted)}
 
@@ -566,7 +726,7 @@ def calibrate_sweep(paths, shapes=None, held_out_shapes=None, log=print) -> Path
             every = sweep.grid_shapes() + sweep.random_shapes(1, 2000) + sweep.llm_shapes()
             held = list(held_out_shapes if held_out_shapes is not None else sweep.random_shapes(2, 400))
             rec = sweep.record(p, every + held, outputs=True, log=log)
-            fits[p] = fit_path(rec, set(range(len(every), len(every) + len(held))))
+            fits[p] = fit_path(rec, set(range(len(every), len(every) + len(held))), sms=info.get("sms", PERSISTENT_CTAS))
             h = fits[p]["held_out"]
             log(f"{p}: held-out shapes reproduced {h['predicted']}/{h['shapes']}")
             continue
@@ -586,14 +746,14 @@ def calibrate_sweep(paths, shapes=None, held_out_shapes=None, log=print) -> Path
             if g is None:
                 log(f"{p} {M}x{N}x{K}: {d[0]} with walk {w} does not reproduce the outputs; not kept")
                 continue
-            rows.append((M, N, K, _index(walks, w), split, _index(fams, d[0]),
+            rows.append((M, N, K, _index(walks, w), split, _index(fams, kernel_label(rec["kernels"][i], M, N, K)),
                          0 if g == Walk.from_key(w).granule else g))
             log(f"{p} {M}x{N}x{K}: {d[0]}, {split} slice(s), reproduced")
-        rule = Rule(p, tuple(walks), tuple(fams), np.array(rows, np.int64).reshape(-1, 7))
+        rule = Rule(p, tuple(walks), tuple(fams), np.array(rows, np.int64).reshape(-1, 7), info.get("sms", PERSISTENT_CTAS))
         if old is not None and p in old["rules"]:
             prev = old["rules"][p]
             keep = [r for r in prev.table.tolist() if not any(r[:3] == list(x[:3]) for x in rows)]
-            rule = merge(rule, Rule(p, prev.walks, prev.families, np.array(keep, np.int64).reshape(-1, 7)))
+            rule = merge(rule, Rule(p, prev.walks, prev.families, np.array(keep, np.int64).reshape(-1, 7), prev.sms))
         fits[p] = {"rule": rule_to_dict(rule), "families": mine, "held_out": {}}
     if old is not None:  # paths calibrated before and not now stay
         for p, r in old["rules"].items():
@@ -611,7 +771,7 @@ def merge(first: Rule, second: Rule) -> Rule:
     for col, src, dst in ((3, second.walks, walks), (5, second.families, fams)):
         remap = np.array([_index(dst, v) for v in src] + [-1], np.int64)  # index -1 stays -1
         t2[:, col] = remap[t2[:, col]] if len(t2) else t2[:, col]
-    return Rule(first.path, tuple(walks), tuple(fams), np.concatenate([first.table, t2]))
+    return Rule(first.path, tuple(walks), tuple(fams), np.concatenate([first.table, t2]), first.sms)
 
 
 def path_of(preset: str, params: dict, out: str = "float32") -> str | None:
