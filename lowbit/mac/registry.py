@@ -116,7 +116,7 @@ def _at_shape(key, fn, params, M, N, K, out):
         try:
             predicted = rules.preset_accumulator(key, knobs, M, N, K, out=out)
         except LookupError as why:
-            predicted, err = None, f"{err}; the shipped cuBLAS rule: {why}"
+            predicted, err = None, f"the shipped cuBLAS rule: {why}; and {err}"  # the rule's reason first
         if predicted is not None:
             return predicted
         hint = f"; or {cal.hint(key, cal.knobs(key, params), M, N, K)}" if calibrated else ""
