@@ -330,3 +330,16 @@ def test_split_interleave_is_checked():
         lowbit.mac.accumulator("fused-block", split_interleave=1)
     with pytest.raises(ValueError, match="split_interleave"):
         lowbit.mac.accumulator("fused-block", split_interleave=True, split_slices=(4, 4))
+
+
+def test_provenance_says_recorded_or_predicted():
+    """Where a preset's schedule at a shape comes from, as a user can ask: the H200 rule's record,
+    its prediction (a held-out shape), or the preset's H100 table."""
+    rec = record("bf16-f32")
+    held = tuple(rec["shapes"][list(HELD)[0]])
+    assert cr.shipped()["rules"]["bf16-f32"].recorded(1, 4096, 4096).size
+    assert lowbit.mac.provenance("h100-bf16", 1, 4096, 4096).endswith("bf16-f32 recorded")
+    assert "bf16-f32 predicted: the kernel of the recorded" in lowbit.mac.provenance("h100-bf16", *held)
+    assert "H100" in lowbit.mac.provenance("h100-bf16", 64, 64, 4096)
+    with pytest.raises(ValueError, match="unknown preset 'h100-bf17'"):
+        lowbit.mac.provenance("h100-bf17", 1, 1, 1)

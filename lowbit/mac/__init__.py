@@ -22,7 +22,7 @@ from .accumulators import (  # noqa: F401
 )
 from .api import dot, matmul  # noqa: F401
 from .mx import mx_matmul  # noqa: F401
-from .registry import KINDS, PRESETS, accumulator  # noqa: F401
+from .registry import KINDS, PRESETS, accumulator, provenance  # noqa: F401
 from .store import load, save  # noqa: F401
 
 
@@ -32,5 +32,5 @@ def discover(gemm, a_format, b_format, *, M, N, K, seed=0, report=False, device=
 
     return run(gemm, a_format, b_format, M=M, N=N, K=K, seed=seed, report=report, device=device)
 
-__all__ = ["matmul", "dot", "accumulator", "mx_matmul", "Exact", "IEEE", "FusedBlock", "Unit", "Schedule", "ByShape", "UnrecordedShape", "KINDS", "PRESETS",
+__all__ = ["matmul", "dot", "accumulator", "provenance", "mx_matmul", "Exact", "IEEE", "FusedBlock", "Unit", "Schedule", "ByShape", "UnrecordedShape", "KINDS", "PRESETS",
            "ROUNDINGS", "h100_fp8", "h100_fp8_triton", "h100_mma_sync_f16", "discover", "load", "save"]

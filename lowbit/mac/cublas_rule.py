@@ -813,11 +813,11 @@ def label(acc, preset: str, params: dict | None = None):
 
 
 def preset_accumulator(preset: str, params: dict, M: int, N: int, K: int, out: str = "float32",
-                       recorded_only: bool = False, user_only: bool = False):
+                       recorded_only: bool = False, user_only: bool = False, with_how: bool = False):
     """The accumulator of a cuBLAS preset at a shape from the rule (user cache first, then the
     shipped one; ``user_only``: the user cache's alone); None where the preset, its knobs or
-    (``recorded_only``) the exact shape are not covered.  Raises LookupError where the rule's
-    kernel there has no known walk."""
+    (``recorded_only``) the exact shape are not covered; with ``with_how``, (accumulator, how the
+    rule found it).  Raises LookupError where the rule's kernel there has no known walk."""
     path = path_of(preset, params, out)
     if path is None or any(k not in RULE_KNOBS for k, v in params.items() if v is not None):
         return None
@@ -827,4 +827,5 @@ def preset_accumulator(preset: str, params: dict, M: int, N: int, K: int, out: s
     if recorded_only and not rule.recorded(M, N, K).size:
         return None
     walk, split, granule, how = rule.lookup(M, N, K)
-    return label(accumulator(path, walk, split, K, granule), preset, params)
+    acc = label(accumulator(path, walk, split, K, granule), preset, params)
+    return (acc, f"{path} {how}") if with_how else acc

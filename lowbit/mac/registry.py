@@ -89,13 +89,17 @@ def for_shape(name: str, params: dict, M: int, N: int, K: int, out: str = "float
 
 
 def _at_shape(key, fn, params, M, N, K, out):
-    """Sources in order: the user's ``calibrate --sweep`` record of the shape; a calibration by
-    discovery (user cache, then shipped); the preset's tables recorded
-    on an H100; the cuBLAS sweep rule (the H200's record of the shape, else its prediction from
-    the nearest recorded shape).  None of them:
-    UnrecordedShape.  The H100's tables come before the H200's rule: cuBLAS does not always pick
-    the same kernel on both (FP8 16×16×16384 slow accumulation: unsplit on the H100, 6 slices on
-    the H200)."""
+    """The accumulator of :func:`_sourced` (where it came from: :func:`provenance`)."""
+    return _sourced(key, fn, params, M, N, K, out)[0]
+
+
+def _sourced(key, fn, params, M, N, K, out):
+    """(accumulator, where it came from).  Sources in order: the user's ``calibrate --sweep``
+    record of the shape; a calibration by discovery (user cache, then shipped); the preset's
+    tables recorded on an H100; the cuBLAS sweep rule (the H200's record of the shape, else its
+    prediction from the recorded shapes).  None of them: UnrecordedShape.  The H100's tables
+    come before the H200's rule: cuBLAS does not always pick the same kernel on both (FP8
+    16×16×16384 slow accumulation: unsplit on the H100, 6 slices on the H200)."""
     rules = _rules()
     knobs = {k: v for k, v in params.items() if k not in ("M", "N", "K")}
     try:  # this GPU's own record of the shape (lowbit calibrate --sweep --shape) comes first
@@ -103,27 +107,41 @@ def _at_shape(key, fn, params, M, N, K, out):
     except LookupError:
         mine = None
     if mine is not None:
-        return mine
+        return mine, f"recorded on your GPU by lowbit calibrate --sweep ({rules.shipped().get('user_file')})"
     cal = _calibration()
     calibrated = key in cal.GEMMS
     if calibrated:
         found = cal.lookup(key, cal.knobs(key, params), M, N, K)
         if found is not None:  # calibrated on a GPU (lowbit calibrate): read first
-            return found
+            return found, "a calibration by discovery (lowbit calibrate --preset; user cache, else shipped)"
     try:
-        return fn(**params)
+        return fn(**params), "the preset's own table, recorded on an H100 (vectors/hardware/h100/)"
     except UnrecordedShape as err:
         try:
-            predicted = rules.preset_accumulator(key, knobs, M, N, K, out=out)
+            predicted, how = rules.preset_accumulator(key, knobs, M, N, K, out=out, with_how=True) or (None, None)
         except LookupError as why:
             predicted, err = None, f"the shipped cuBLAS rule: {why}; and {err}"  # the rule's reason first
         if predicted is not None:
-            return predicted
+            doc = rules.shipped()
+            return predicted, (f"the cuBLAS rule of {doc['gpu']} (cuBLASLt {doc['versions'].get('cublasLt')}), "
+                               f"path {how}")
         hint = f"; or {cal.hint(key, cal.knobs(key, params), M, N, K)}" if calibrated else ""
         path = rules.path_of(key, knobs, out)
         if path:
             hint += f"; or record cuBLAS's kernel there: lowbit calibrate --sweep --path {path} --shape {M} {N} {K}"
         raise UnrecordedShape(f"{err}{hint}") from None
+
+
+def provenance(name: str, M: int, N: int, K: int, out_dtype: str = "float32", **knobs) -> str:
+    """Where a cuBLAS preset's schedule at M×N×K (output ``out_dtype``) comes from: your GPU's
+    record, a calibration, the preset's H100 table, or the shipped cuBLAS rule — recorded there
+    or *predicted* (which kernel's launches the prediction read; a prediction's measured
+    accuracy per path is in docs/cublas.md).  ``provenance("h100-bf16", 5, 6144, 10000)``.
+    Raises UnrecordedShape where no source covers the shape (the message says how to record it)."""
+    key = name.strip().lower().replace("_", "-")
+    if key not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
+    return _sourced(key, PRESETS[key], dict(knobs, M=M, N=N, K=K), M, N, K, out=out_dtype)[1]
 
 
 def _rules():
