@@ -35,6 +35,7 @@ class GemmCheck:
     want: np.ndarray                # the model's values there
     explained_by: dict              # alternative model -> how many sampled mismatches it reproduces
     sampled: int                    # how many mismatches the alternatives were tried on
+    source: str | None = None       # where a cuBLAS preset's schedule at this shape came from
 
     @property
     def ok(self) -> bool:
@@ -44,8 +45,9 @@ class GemmCheck:
         m, n = self.shape
         total = m * n
         bad = self.mismatches.shape[0]
+        where = [f"schedule at this shape: {self.source}"] if self.source else []
         if not bad:
-            return f"all {total} outputs ({m}x{n}) equal {self.accumulator} bit for bit"
+            return "\n".join([f"all {total} outputs ({m}x{n}) equal {self.accumulator} bit for bit"] + where)
         lines = [f"{bad} of {total} outputs ({m}x{n}) differ from {self.accumulator}:"]
         for (i, j), g, w in list(zip(self.mismatches.tolist(), self.got, self.want))[:limit]:
             lines.append(f"  C[{i}, {j}]: kernel {_show(g)}  model {_show(w)}")
@@ -53,12 +55,14 @@ class GemmCheck:
             lines.append(f"  ... {bad - limit} more")
         if self.explained_by:
             lines.append(f"models that give the kernel's answer (on {self.sampled} sampled mismatches):")
-            for name, hits in sorted(self.explained_by.items(), key=lambda kv: -kv[1]):
-                if hits:
-                    lines.append(f"  {name}: {hits} of {self.sampled}")
+            ranked = [(name, hits) for name, hits in sorted(self.explained_by.items(), key=lambda kv: -kv[1]) if hits]
+            for name, hits in ranked[:limit // 2]:
+                lines.append(f"  {name}: {hits} of {self.sampled}")
+            if len(ranked) > limit // 2:
+                lines.append(f"  ... {len(ranked) - limit // 2} more give some of them")
             if not any(self.explained_by.values()):
                 lines.append("  none of the alternatives tried")
-        return "\n".join(lines)
+        return "\n".join(lines + where)
 
 
 def _show(v) -> str:
@@ -104,6 +108,12 @@ def alternatives(acc, a_format, b_format, shape=None) -> dict:
                 if shape is not None and getattr(cand, "for_k", None) is not None:
                     label += f" at M={shape[0]}, N={shape[1]}, K={shape[2]}"
                 out.setdefault(label, cand)
+    if getattr(acc, "for_k", None) is not None and hasattr(acc, "split_k") and acc.split_slices is None:
+        # a per-shape library schedule: the same walk cut into other split-K counts (what a
+        # mispredicted split looks like)
+        for split in range(1, 65):
+            if split != acc.split_k:
+                out[f"same walk, split_k={split}"] = dataclasses.replace(acc, split_k=split)
     out["exact"] = mac.accumulator("exact")
     out["ieee float32 sequential"] = mac.accumulator("ieee")
     return out
@@ -142,8 +152,9 @@ def check_gemm(a, b, c, a_format, b_format, accumulator, *, scale_a=1.0, scale_b
         raise ValueError(f"shapes do not match: A {a.shape}, B {b.shape}, C {c.shape}; C must be "
                          "A.shape[0] x B.shape[1]")
     shape = (a.shape[0], b.shape[1], a.shape[1])
-    acc = for_operands(accumulator, a, b, a_format, b_format)  # a by-shape preset fixed for this GEMM
     out_dtype = OUT_DTYPES[c.dtype]
+    # a by-shape preset fixed for this GEMM and its output (cuBLAS's kernel depends on both)
+    acc = for_operands(accumulator, a, b, a_format, b_format, out=out_dtype)
     kw = dict(scale_a=scale_a, scale_b=scale_b, out_dtype=out_dtype, **matmul_kwargs)
     want = mac.matmul(a, b, a_format, b_format, accumulator=acc, **kw)
     bad = np.argwhere(_bits(want) != _bits(c))
@@ -165,6 +176,19 @@ def check_gemm(a, b, c, a_format, b_format, accumulator, *, scale_a=1.0, scale_b
                 continue
             explained[label] = int((_bits(alt[ri, ci]) == got_sub).sum())
     name = accumulator if isinstance(accumulator, str) else repr(acc)
+    source = None
+    by_shape = mac.accumulator(accumulator) if isinstance(accumulator, str) else accumulator
+    if isinstance(by_shape, mac.ByShape):
+        try:
+            source = mac.provenance(by_shape.preset, *shape, out_dtype=out_dtype, **dict(by_shape.params))
+        except (TypeError, ValueError):
+            source = None
+        from .mac import cublas_rule
+
+        path = cublas_rule.path_of(by_shape.preset, dict(by_shape.params), out_dtype)
+        if source and " predicted" in source and path:
+            source += ("\n  (a prediction; record the kernel cuBLAS runs at this shape, on an SM90 GPU: "
+                       f"lowbit calibrate --sweep --path {path} --shape {shape[0]} {shape[1]} {shape[2]})")
     return GemmCheck(shape=c.shape, accumulator=name, mismatches=bad.astype(np.int64),
                      got=c[bad[:, 0], bad[:, 1]], want=want[bad[:, 0], bad[:, 1]],
-                     explained_by=explained, sampled=sampled)
+                     explained_by=explained, sampled=sampled, source=source)

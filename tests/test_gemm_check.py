@@ -83,3 +83,26 @@ def test_bad_output_shape_and_dtype(slow_accum_case):
         check_gemm(a, b, c[:, :10], E4M3, E4M3, "h100-fp8")
     with pytest.raises(TypeError, match="allowed: float32, bfloat16, float16"):
         check_gemm(a, b, c.astype(np.float64), E4M3, E4M3, "h100-fp8")
+
+
+def test_a_mispredicted_split_is_diagnosed_and_the_source_named():
+    """A GEMM at a shape no recording has: the report says the schedule is the cuBLAS rule's
+    prediction and how to record the shape, and names the split-K count that gives the
+    kernel's answer.  The "kernel" here cut K into one more slice than predicted — what a
+    mispredicted split looks like (its bits are lowbit's, this tests the diagnosis only)."""
+    import dataclasses
+
+    from lowbit.mac import sweep
+
+    M, N, K = 8, 339, 6630
+    assert "predicted" in lowbit.mac.provenance("h100-bf16", M, N, K)
+    a, b = sweep.operand_codes("bf16-f32", M, N, K)
+    acc = lowbit.mac.accumulator("h100-bf16", M=M, N=N, K=K)
+    other = 3 if acc.split_k != 3 else 2
+    kernel = dataclasses.replace(acc, split_k=other)
+    c = np.asarray(lowbit.matmul(a, b, "bfloat16", "bfloat16", accumulator=kernel))
+    got = check_gemm(a, b, c, "bfloat16", "bfloat16", "h100-bf16")
+    assert not got.ok and "predicted" in got.source
+    assert got.explained_by[f"same walk, split_k={other}"] == got.sampled
+    report = got.report()
+    assert "lowbit calibrate --sweep" in report and f"split_k={other}: {got.sampled} of" in report
