@@ -86,6 +86,15 @@ def main():
         base = cr.build_rule(rec, fitted) if fitted["schedules"] else relabel(cr.rule_from_dict(path, d["rule"]), rec, dense)
         base = cr.Rule(path, base.walks, base.families, base.table[base.table[:, 0] > 0])
         rule = cr.extend_rule(base, dense, fitted["families"], exclude=fresh)
+        dense2 = records / f"{path}.dense2.json.gz"
+        if dense2.exists():  # run4.py's second cover; no shape of a held-out set enters the table
+            more = cr.load_record(dense2)
+            heldout = {tuple(rec["shapes"][i]) for i in held} | {tuple(dense["shapes"][i]) for i in fresh}
+            untouched = records / f"{path}.seed4.json.gz"
+            if untouched.exists():
+                heldout |= {tuple(s) for s in cr.load_record(untouched)["shapes"]}
+            rule = cr.extend_rule(rule, more, fitted["families"],
+                                  exclude={i for i, s in enumerate(more["shapes"]) if tuple(s) in heldout})
         d = {"path": path, "families": fitted["families"], "schedules": fitted["schedules"],
              "rule": cr.rule_to_dict(rule),
              "held_out": cr.held_out(rec, rule, sorted(held), fitted),
