@@ -183,12 +183,6 @@ def check_gemm(a, b, c, a_format, b_format, accumulator, *, scale_a=1.0, scale_b
             source = mac.provenance(by_shape.preset, *shape, out_dtype=out_dtype, **dict(by_shape.params))
         except (TypeError, ValueError):
             source = None
-        from .mac import cublas_rule
-
-        path = cublas_rule.path_of(by_shape.preset, dict(by_shape.params), out_dtype)
-        if source and " predicted" in source and path:
-            source += ("\n  (a prediction; record the kernel cuBLAS runs at this shape, on an SM90 GPU: "
-                       f"lowbit calibrate --sweep --path {path} --shape {shape[0]} {shape[1]} {shape[2]})")
     return GemmCheck(shape=c.shape, accumulator=name, mismatches=bad.astype(np.int64),
                      got=c[bad[:, 0], bad[:, 1]], want=want[bad[:, 0], bad[:, 1]],
                      explained_by=explained, sampled=sampled, source=source)

@@ -822,8 +822,8 @@ def preset_accumulator(preset: str, params: dict, M: int, N: int, K: int, out: s
                        recorded_only: bool = False, user_only: bool = False, with_how: bool = False):
     """The accumulator of a cuBLAS preset at a shape from the rule (user cache first, then the
     shipped one; ``user_only``: the user cache's alone); None where the preset, its knobs or
-    (``recorded_only``) the exact shape are not covered; with ``with_how``, (accumulator, how the
-    rule found it).  Raises LookupError where the rule's kernel there has no known walk."""
+    (``recorded_only``) the exact shape are not covered; with ``with_how``, (accumulator, path,
+    how the rule found it: "recorded" or how it predicted).  Raises LookupError where the rule's kernel there has no known walk."""
     path = path_of(preset, params, out)
     if path is None or any(k not in RULE_KNOBS for k, v in params.items() if v is not None):
         return None
@@ -834,4 +834,4 @@ def preset_accumulator(preset: str, params: dict, M: int, N: int, K: int, out: s
         return None
     walk, split, granule, how = rule.lookup(M, N, K)
     acc = label(accumulator(path, walk, split, K, granule), preset, params)
-    return (acc, f"{path} {how}") if with_how else acc
+    return (acc, path, how) if with_how else acc

@@ -118,18 +118,26 @@ def _sourced(key, fn, params, M, N, K, out):
         return fn(**params), "the preset's own table, recorded on an H100 (vectors/hardware/h100/)"
     except UnrecordedShape as err:
         try:
-            predicted, how = rules.preset_accumulator(key, knobs, M, N, K, out=out, with_how=True) or (None, None)
+            predicted, path, how = (rules.preset_accumulator(key, knobs, M, N, K, out=out, with_how=True)
+                                    or (None, None, None))
         except LookupError as why:
             predicted, err = None, f"the shipped cuBLAS rule: {why}; and {err}"  # the rule's reason first
+        sweep = _sweep_command(rules, key, knobs, out, M, N, K)
         if predicted is not None:
             doc = rules.shipped()
             return predicted, (f"the cuBLAS rule of {doc['gpu']} (cuBLASLt {doc['versions'].get('cublasLt')}), "
-                               f"path {how}")
+                               f"path {path} {how}" + ("" if how == "recorded" else f"; a prediction: record the "
+                                                       f"kernel cuBLAS runs there, on an SM90 GPU: {sweep}"))
         hint = f"; or {cal.hint(key, cal.knobs(key, params), M, N, K)}" if calibrated else ""
-        path = rules.path_of(key, knobs, out)
-        if path:
-            hint += f"; or record cuBLAS's kernel there: lowbit calibrate --sweep --path {path} --shape {M} {N} {K}"
+        if sweep:
+            hint += f"; or record cuBLAS's kernel there: {sweep}"
         raise UnrecordedShape(f"{err}{hint}") from None
+
+
+def _sweep_command(rules, key, knobs, out, M, N, K) -> str | None:
+    """The ``lowbit calibrate --sweep`` command that records the preset's cuBLAS kernel at a shape."""
+    path = rules.path_of(key, knobs, out)
+    return f"lowbit calibrate --sweep --path {path} --shape {M} {N} {K}" if path else None
 
 
 def provenance(name: str, M: int, N: int, K: int, out_dtype: str = "float32", **knobs) -> str:
