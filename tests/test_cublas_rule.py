@@ -343,3 +343,30 @@ def test_provenance_says_recorded_or_predicted():
     assert "H100" in lowbit.mac.provenance("h100-bf16", 64, 64, 4096)
     with pytest.raises(ValueError, match="unknown preset 'h100-bf17'"):
         lowbit.mac.provenance("h100-bf17", 1, 1, 1)
+
+
+def test_record_sets_lays_out_the_sweep_as_recorded(tmp_path, monkeypatch):
+    """run.py's call of record_sets (with the GPU stood in for) gives the shape list, the sets'
+    ranges and the sampled shapes the H200 recording has (records/meta.json, bf16-f32.json.gz)."""
+    from lowbit.mac import calibration
+
+    monkeypatch.setattr(calibration, "gpu_info", lambda: {"gpu": "fake", "sm": [9, 0], "versions": {}})
+    seen = {}
+
+    def fake_record(path, shapes, outputs=True, chunk=500, log=None):
+        seen.update(shapes=[list(s) for s in shapes], outputs=outputs)
+        return {"path": path, "shapes": [list(s) for s in shapes], "kernels": [[] for _ in shapes], "errors": {},
+                "rows": {}, "cols": {}, "bits": {}}
+
+    monkeypatch.setattr(sweep, "record", fake_record)
+    sets = {"grid": sweep.grid_shapes(), "train": sweep.random_shapes(1, 2000),
+            "held_out": sweep.random_shapes(2, 400), "llm": sweep.llm_shapes()}
+    meta = cr.record_sets(tmp_path, sets, ["bf16-f32"], meta="meta.json", suffix="",
+                          sampled=lambda name, j: name != "grid" or j % 8 == 0, log=lambda s: None)
+    rec = record("bf16-f32")
+    assert meta["sets"] == META["sets"] and json.loads((tmp_path / "meta.json").read_text())["sets"] == META["sets"]
+    assert seen["shapes"] == rec["shapes"]
+    grid_end = META["sets"]["grid"][1]
+    assert seen["outputs"] == {i for i in range(len(rec["shapes"])) if i >= grid_end or i % 8 == 0}
+    assert {int(i) for i in rec["bits"]} <= seen["outputs"]  # the GPU sampled where asked (not where it failed)
+    assert cr.load_record(tmp_path / "bf16-f32.json.gz")["shapes"] == rec["shapes"]

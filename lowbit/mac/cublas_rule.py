@@ -294,6 +294,39 @@ def save_record(record: dict, dest) -> None:
         json.dump(out, f, separators=(",", ":"))
 
 
+def record_sets(out, sets: dict, paths, *, meta: str, suffix: str, sampled=lambda name, j: True,
+                chunk: int = 500, log=print) -> dict:
+    """Record ``paths`` on this GPU over named shape sets, as the sweeps under
+    vectors/hardware/h100/sweep did: the sets' shapes one after the other, each path's record
+    written by :func:`save_record` to ``out/<path><suffix>.json.gz``, and ``out/<meta>`` the GPU,
+    its library versions, the date and each set's [start, end) in the shape list.  ``sampled(name,
+    j)``: whether shape j of set ``name`` keeps output samples.  Returns the meta."""
+    import time
+
+    from .calibration import gpu_info
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    shapes, ranges, with_out = [], {}, set()
+    for name, part in sets.items():
+        with_out |= {len(shapes) + j for j in range(len(part)) if sampled(name, j)}
+        ranges[name] = [len(shapes), len(shapes) + len(part)]
+        shapes += list(part)
+    info = gpu_info()
+    info["versions"]["numpy"] = np.__version__
+    doc = {**info, "sets": ranges, "date": time.strftime("%Y-%m-%d")}
+    (out / meta).write_text(json.dumps(doc, indent=1) + "\n")
+    t0 = time.time()
+    for p in paths:
+        t = time.time()
+        r = sweep.record(p, shapes, outputs=with_out, chunk=chunk, log=lambda s: None)
+        save_record(r, out / f"{p}{suffix}.json.gz")
+        names = {k[0] for ks in r["kernels"] for k in ks}
+        log(f"{p}: {len(shapes)} shapes, {len(names)} kernels, {len(r['bits'])} sampled, {len(r['errors'])} "
+            f"errors, {time.time() - t:.1f} s (total {time.time() - t0:.0f} s)")
+    return doc
+
+
 GRANULES = (1, 2, 4, 8, 16, 32, 64, 128)
 
 
