@@ -287,6 +287,56 @@ def random_shapes(seed: int, count: int) -> list:
     return out
 
 
+# Decoder models' widths, from their published configs: (hidden, MLP intermediate, query width =
+# heads × head dim, key/value width = KV heads × head dim).  Their projections (llm_projections)
+# are the (N, K) of torch.matmul(x, W) with W of shape (K, N).
+LLM_MODELS = {
+    "gpt2": (768, 3072, 768, 768), "gpt2-medium / bert-large": (1024, 4096, 1024, 1024),
+    "gpt2-large": (1280, 5120, 1280, 1280), "gpt2-xl": (1600, 6400, 1600, 1600),
+    "qwen2.5-0.5b": (896, 4864, 896, 128), "qwen2.5-1.5b": (1536, 8960, 1536, 256),
+    "llama-3.2-1b": (2048, 8192, 2048, 512), "qwen2.5-3b": (2048, 11008, 2048, 256),
+    "gemma-2-2b": (2304, 9216, 2048, 1024), "llama-3.2-3b": (3072, 8192, 3072, 1024),
+    "phi-3-mini": (3072, 8192, 3072, 3072), "gemma-7b": (3072, 24576, 4096, 4096),
+    "qwen2.5-7b": (3584, 18944, 3584, 512), "gemma-2-9b": (3584, 14336, 4096, 2048),
+    "llama-2-7b": (4096, 11008, 4096, 4096), "llama-3-8b / mistral-7b / mixtral expert": (4096, 14336, 4096, 1024),
+    "falcon-7b": (4544, 18176, 4544, 64), "llama-2-13b": (5120, 13824, 5120, 5120),
+    "qwen2.5-14b": (5120, 13824, 5120, 1024), "mistral-nemo-12b": (5120, 14336, 4096, 1024),
+    "qwen2.5-32b": (5120, 27648, 5120, 1024), "llama-3-70b / qwen2.5-72b": (8192, 28672, 8192, 1024),
+}
+# Token counts M of the LLM cover: every decode batch to 64, then steps of 8, 32 and 128 to 4096.
+LLM_COVER_M = tuple(range(1, 65)) + tuple(range(72, 257, 8)) + tuple(range(288, 1025, 32)) + \
+    tuple(range(1152, 4097, 128))
+
+
+def llm_projections() -> list:
+    """The distinct (N, K) of LLM_MODELS' layers: fused QKV, Q, K/V, attention output, MLP gate
+    or up, fused gate-up and down projections."""
+    out = []
+    for h, i, q, kv in LLM_MODELS.values():
+        for nk in ((q + 2 * kv, h), (q, h), (kv, h), (h, q), (i, h), (2 * i, h), (h, i)):
+            if nk not in out:
+                out.append(nk)
+    return out
+
+
+def llm_cover_shapes() -> list:
+    """Every LLM projection (llm_projections) at every token count of LLM_COVER_M."""
+    return [(m, n, k) for n, k in llm_projections() for m in LLM_COVER_M]
+
+
+def llm_random_shapes(seed: int, count: int) -> list:
+    """LLM layers at token counts the cover does not hold: a random projection, M uniform in
+    [65, 256] or log-uniform in [256, 4096] (half each), never one of LLM_COVER_M."""
+    rng = np.random.default_rng(seed)
+    nk, cover, out = llm_projections(), set(LLM_COVER_M), []
+    while len(out) < count:
+        n, k = nk[int(rng.integers(len(nk)))]
+        m = int(rng.integers(65, 257)) if rng.random() < 0.5 else int(round(2 ** rng.uniform(8, 12)))
+        if m not in cover:
+            out.append((m, n, k))
+    return out
+
+
 def dense_shapes(seed: int, count: int) -> list:
     """A denser random cover for the rule's table: 40 % as :func:`random_shapes`' user shapes
     (M, N in [16, 1100], K in [16, 16000]), 30 % decode-like (M 1..8, N and K 256..16384), 30 %
