@@ -50,7 +50,8 @@ OPERAND_SPLITS = (None, "tf32x3")
 # Fields added after golden vectors (vectors/dot) embedded accumulator reprs: rule fields are
 # shown only when not at their default; the preset's label and covered formats never.
 _QUIET_FIELDS = ("input_rounding", "operand_split", "nan_bits16", "sum_emax", "sum_emin", "split_reduce",
-                 "k_tile", "split_slices", "split_tree", "for_k", "tiles", "for_mn", "split_interleave")
+                 "k_tile", "split_slices", "split_tree", "for_k", "tiles", "for_mn", "split_interleave",
+                 "split_lanes", "lane_run")
 _LABEL_FIELDS = ("formats", "preset")
 
 
@@ -157,6 +158,8 @@ class Schedule:
         float32 or float16 (splitKreduce_kernel; found by float32 associativity probes).
       split_interleave: the split_k slices take K's granules round-robin instead of contiguous
         runs (cuBLAS's sm80 xmma FFMA split-K kernels: k-tiles of 8).
+      split_lanes, lane_run: each slice dealt to threads in runs, the threads' chains added by a
+        shuffle-down tree (cuBLAS's gemvx GEMV kernels).
       k_tile: the mainloop's k-tile whose partial tile each slice runs first (CUTLASS 2.x).
       interleave_group, interleave_run: the order K's elements meet the steps (mma.sync under
         Triton's FP8 layout: 32, 2).
@@ -178,6 +181,8 @@ class Schedule:
     interleave_group: int | None = None
     interleave_run: int = 1
     split_interleave: bool = False
+    split_lanes: int = 1
+    lane_run: int = 1
 
 
 UNIT_FIELDS = tuple(f.name for f in dataclasses.fields(Unit))
@@ -263,6 +268,14 @@ class FusedBlock:
         instead of contiguous runs (cuBLAS 13's ``sm80_xmma_gemm_f32f32_…_ffma`` split-K
         kernels, grid z CTAs over k-tiles of 8; found on the H200's recorded outputs,
         vectors/hardware/h100/sweep).
+      split_lanes, lane_run: each split-K slice (or all of K) of length L is dealt to
+        ``split_lanes`` lanes (threads; a power of two) in runs of min(lane_run, ceil(L /
+        split_lanes)) consecutive elements, run r to lane r mod split_lanes; each lane is a chain
+        over its elements in order, and a slice's lanes are added by a shuffle-down tree (for s =
+        lanes/2, …, 1: lane i += lane i + s; IEEE float32, nearest even), the slices then as
+        below — the warp reduction of cuBLAS 13's ``internal::gemvx::kernel`` (thread y of a
+        (x, lanes) block, lane_run 1 or 64; found on the H200's recorded outputs,
+        vectors/hardware/h100/sweep).
       split_slices: explicit split-K slice lengths (a tuple summing to K, which lowbit.matmul
         checks) instead of ``split_k`` equal slices — a kernel that cuts K unevenly.
       split_tree: the order the slices' results are added in: None (slice order, left to
@@ -335,6 +348,8 @@ class FusedBlock:
     interleave_group: int | None = None
     interleave_run: int = 1
     split_interleave: bool = False
+    split_lanes: int = 1
+    lane_run: int = 1
     nan_bits: int = 0x7FC00000
     input_rounding: str = "none"
     operand_split: str | None = None
@@ -410,6 +425,13 @@ class FusedBlock:
             raise ValueError(f"{k}: split_interleave={self.split_interleave!r} is not allowed; allowed: True, False")
         if self.split_interleave and self.split_slices is not None:
             raise ValueError(f"{k}: split_interleave deals granules to split_k slices; it cannot take split_slices")
+        for name in ("split_lanes", "lane_run"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1 or name == "split_lanes" and v & (v - 1):
+                raise ValueError(f"{k}: {name}={v!r} is not allowed; allowed: "
+                                 + ("a power of two >= 1" if name == "split_lanes" else "an int >= 1"))
+        if self.split_lanes > 1 and self.split_interleave:
+            raise ValueError(f"{k}: split_lanes deals each contiguous slice to lanes; it cannot take split_interleave")
         if self.split_tree is not None:
             if self.split_slices is None:
                 raise ValueError(f"{k}: split_tree needs split_slices")

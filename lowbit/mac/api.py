@@ -364,7 +364,7 @@ def _fused_block(acc: FusedBlock, a, b, fa, fb, device: str) -> np.ndarray:
             cols = (tb[3][sbt] != FINITE).any(axis=1) if sbt.size else np.zeros(N, np.bool_)
             K.fused_block_matmul(sa, sbt, *ta, *tb, rows, cols, *params, part)
         parts.append(part)
-    return reduce_slices(parts, acc)
+    return reduce_parts(parts, acc)
 
 
 def split_bounds(acc: FusedBlock, Kdim: int) -> list:
@@ -382,15 +382,44 @@ def split_bounds(acc: FusedBlock, Kdim: int) -> list:
 
 
 def split_parts(acc: FusedBlock, Kdim: int) -> list:
-    """The K indices of each split-K slice, in the order its chain meets them: a slice (view)
-    per contiguous slice (:func:`split_bounds`), or, with ``split_interleave``, an index array
-    per slice of the granules dealt to it round-robin."""
+    """The K indices of each chain, in the order it meets them: a slice (view) per contiguous
+    split-K slice (:func:`split_bounds`); with ``split_interleave``, an index array per slice
+    of the granules dealt to it round-robin; with ``split_lanes``, an index array per lane of
+    each slice (slice 0's lanes first), runs of min(lane_run, ceil(L / lanes)) dealt
+    round-robin — :func:`reduce_parts` adds them back."""
+    if acc.split_lanes > 1:
+        out = []
+        for lo, hi in split_bounds(acc, Kdim):
+            k = np.arange(lo, hi)
+            run = min(acc.lane_run, -(-(hi - lo) // acc.split_lanes))
+            lane = ((k - lo) // run) % acc.split_lanes
+            out += [k[lane == j] for j in range(acc.split_lanes)]
+        return out
     if not acc.split_interleave or acc.split_k == 1:
         return [slice(lo, hi) for lo, hi in split_bounds(acc, Kdim)]
     g, s = acc.split_granule, acc.split_k
     starts = np.arange(0, Kdim, g)
     return [np.concatenate([np.arange(lo, min(lo + g, Kdim)) for lo in starts[z::s]])
             for z in range(min(s, len(starts)))]
+
+
+def reduce_parts(parts: list, acc: FusedBlock) -> np.ndarray:
+    """The chains' results added back: with ``split_lanes``, each slice's lanes by the
+    shuffle-down tree (lane i += lane i + s for s = lanes/2, …, 1; IEEE float32), then the
+    slices by :func:`reduce_slices`."""
+    lanes = acc.split_lanes
+    if lanes > 1:
+        totals = []
+        for z in range(0, len(parts), lanes):
+            v = list(parts[z:z + lanes])
+            s = lanes // 2
+            while s >= 1:
+                with np.errstate(invalid="ignore", over="ignore"):
+                    v[:s] = [(v[i] + v[i + s]).astype(np.float32) for i in range(s)]
+                s //= 2
+            totals.append(v[0])
+        parts = totals
+    return reduce_slices(parts, acc)
 
 
 def reduce_slices(parts: list, acc: FusedBlock) -> np.ndarray:
@@ -460,7 +489,7 @@ def _fma32(acc: FusedBlock, a_bits, b_bits, device: str) -> np.ndarray:
             part = np.zeros((M, N), np.float32)
             K.fma32_matmul(np.ascontiguousarray(av[:, part_k]), np.ascontiguousarray(bv[part_k, :].T), part)
         parts.append(part)
-    return reduce_slices(parts, acc)
+    return reduce_parts(parts, acc)
 
 
 def _wide_codes(codes, fmt, name):

@@ -2,6 +2,7 @@
 
 PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py RECORDS OUT [PATH ...]   (OUT/<path>.fit.json)
 PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py --assemble RECORDS OUT   (the package data)
+PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py --family-shapes RECORDS OUT   (run7.py's shapes)
 
 RECORDS holds run.py's <path>.json.gz + meta.json (grid, 2000 random, LLM shapes, with output
 samples) and run2.py's <path>.dense.json.gz + meta2.json (24,000 random shapes, kernels only).
@@ -26,19 +27,20 @@ from lowbit.mac import cublas_rule as cr
 
 def table(fits) -> str:
     """The README's table: per path, held-out shapes reproduced by the rule and by their own kernel."""
-    sets = ("held_out", "fresh_held_out", "untouched_held_out")
-    lines = ["| path | seed 2: rule | own kernel | seed 3: rule | own kernel | seed 4: rule | own kernel | walk unknown |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    total = {k: [0, 0, 0] for k in sets}
+    names = {"held_out": "seed 2", "fresh_held_out": "seed 3", "untouched_held_out": "seed 4",
+             "untouched_held_out_5": "seed 5", "llm_held_out": "LLM"}
+    lines = ["| path | " + " | ".join(f"{names[k]}: rule | own kernel" for k in SETS) + " | walk unknown |",
+             "| --- |" + " --- | --- |" * len(SETS) + " --- |"]
+    total = {k: [0, 0, 0] for k in SETS}
     for p, d in sorted(fits.items()):
         cells, unknown = [], []
-        for k in sets:
+        for k in SETS:
             h = d.get(k, {"predicted": 0, "own_kernel": 0, "shapes": 0, "unknown_family": 0})
             cells += [f"{h['predicted']}/{h['shapes']}", f"{h['own_kernel']}/{h['shapes']}"]
             unknown.append(str(h["unknown_family"]))
             total[k] = [total[k][0] + h["predicted"], total[k][1] + h["own_kernel"], total[k][2] + h["shapes"]]
         lines.append(f"| {p} | {' | '.join(cells)} | {' + '.join(unknown)} |")
-    cells = [f"{t[i]}/{t[2]}" for k in sets for t in [total[k]] for i in (0, 1)]
+    cells = [f"{t[i]}/{t[2]}" for k in SETS for t in [total[k]] for i in (0, 1)]
     lines.append(f"| all | {' | '.join(cells)} | |")
     return "\n".join(lines)
 
@@ -54,7 +56,39 @@ def relabel(rule, *records):
     return cr.Rule(rule.path, rule.walks, tuple(fams), table)
 
 
+def family_shapes(records: Path, fits: Path, per_family: int = 24) -> dict:
+    """Per path, up to ``per_family`` recorded shapes (spread over each family's sorted shapes) of
+    every kernel family the fits in ``fits`` have no entry for — met only by kernels-only covers —
+    for run7.py to record with output samples."""
+    import numpy as np
+
+    out = {}
+    for fit in sorted(fits.glob("*.fit.json")):
+        d = json.loads(fit.read_text())
+        path, fams, by = d["path"], d["families"], {}
+        for suffix in ("dense", "dense2", "dense3", "llm", "seed4", "seed5"):
+            f = records / f"{path}.{suffix}.json.gz"
+            if not f.exists():
+                continue
+            r = cr.load_record(f)
+            for i, (M, N, K) in enumerate(r["shapes"]):
+                dd = cr.describe(r["kernels"][i], M, N, K)
+                if dd and dd[0] not in fams:
+                    by.setdefault(dd[0], set()).add((M, N, K))
+        shapes = set()
+        for fam, ss in sorted(by.items()):
+            ss = sorted(ss)
+            shapes |= {ss[int(j)] for j in np.unique(np.linspace(0, len(ss) - 1, min(per_family, len(ss))).round())}
+        out[path] = sorted(shapes)
+    return out
+
+
 def main():
+    if sys.argv[1] == "--family-shapes":  # RECORDS FITS: writes family_shapes.json beside this file
+        doc = family_shapes(Path(sys.argv[2]), Path(sys.argv[3]))
+        (Path(__file__).resolve().parent / "family_shapes.json").write_text(json.dumps(doc, separators=(",", ":")) + "\n")
+        print({p: len(v) for p, v in doc.items()})
+        return
     if sys.argv[1] == "--assemble":
         records, out = Path(sys.argv[2]), Path(sys.argv[3])
         meta = json.loads((records / "meta.json").read_text())
@@ -72,45 +106,88 @@ def main():
     meta2 = json.loads((records / "meta2.json").read_text())
     held = set(range(*meta["sets"]["held_out"]))
     fresh = set(range(*meta2["sets"]["fresh_held_out"]))
+    llm_held = set(range(*json.loads((records / "meta5.json").read_text())["sets"]["llm_held_out"])) \
+        if (records / "meta5.json").exists() else set()
     for path in sys.argv[3:]:
         t = time.time()
         rec = cr.load_record(records / f"{path}.json.gz")
         dense = cr.load_record(records / f"{path}.dense.json.gz")
+        extra = {s: cr.load_record(records / f"{path}.{s}.json.gz") for s in ("families", "llm")
+                 if (records / f"{path}.{s}.json.gz").exists()}
         prior = out / f"{path}.fit.json"
         d = {}
         if prior.exists():  # walks fitted already: only re-assemble the table and re-measure
             d = json.loads(prior.read_text())
             fitted = {"families": d["families"], "schedules": d.get("schedules", {})}
+            fitted = cr.regranule(rec, refit_unknown(rec, fitted, held))
         else:
             fitted = cr.fit(rec, exclude=held)
+        families = dict(fitted["families"])
+        for name, more in extra.items():  # families the sampled sweep never met (or left without a walk)
+            exclude = llm_held if name == "llm" else set()
+            add = cr.fit(more, exclude=exclude | unknown_free(more, families))["families"]
+            families.update({f: v for f, v in add.items() if v["walk"] and not (families.get(f) or {}).get("walk")})
+        fitted = dict(fitted, families=families)
         base = cr.build_rule(rec, fitted) if fitted["schedules"] else relabel(cr.rule_from_dict(path, d["rule"]), rec, dense)
         base = cr.Rule(path, base.walks, base.families, base.table[base.table[:, 0] > 0])
-        rule = cr.extend_rule(base, dense, fitted["families"], exclude=fresh)
-        dense2 = records / f"{path}.dense2.json.gz"
-        if dense2.exists():  # run4.py's second cover; no shape of a held-out set enters the table
-            more = cr.load_record(dense2)
-            heldout = {tuple(rec["shapes"][i]) for i in held} | {tuple(dense["shapes"][i]) for i in fresh}
-            untouched = records / f"{path}.seed4.json.gz"
-            if untouched.exists():
-                heldout |= {tuple(s) for s in cr.load_record(untouched)["shapes"]}
-            rule = cr.extend_rule(rule, more, fitted["families"],
-                                  exclude={i for i, s in enumerate(more["shapes"]) if tuple(s) in heldout})
-        d = {"path": path, "families": fitted["families"], "schedules": fitted["schedules"],
+        rule = cr.extend_rule(base, dense, families, exclude=fresh)
+        heldout = {tuple(rec["shapes"][i]) for i in held} | {tuple(dense["shapes"][i]) for i in fresh}
+        untouched = {s: records / f"{path}.{s}.json.gz" for s in ("seed4", "seed5")}
+        for f in untouched.values():
+            if f.exists():
+                heldout |= {tuple(x) for x in cr.load_record(f)["shapes"]}
+        if "llm" in extra:
+            heldout |= {tuple(extra["llm"]["shapes"][i]) for i in llm_held}
+        for cover in ("dense2", "dense3", "llm", "families"):  # later covers: no held-out shape enters
+            f = records / f"{path}.{cover}.json.gz"
+            if f.exists():
+                more = extra.get(cover) or cr.load_record(f)
+                rule = cr.extend_rule(rule, more, families,
+                                      exclude={i for i, s in enumerate(more["shapes"]) if tuple(s) in heldout})
+        d = {"path": path, "families": families, "schedules": fitted["schedules"],
              "rule": cr.rule_to_dict(rule),
              "held_out": cr.held_out(rec, rule, sorted(held), fitted),
              "fresh_held_out": cr.held_out(dense, rule, sorted(fresh), fitted)}
-        untouched = records / f"{path}.seed4.json.gz"
-        if untouched.exists():  # run3.py's: recorded after the split model was designed
-            seed4 = cr.load_record(untouched)
-            d["untouched_held_out"] = cr.held_out(seed4, rule, range(len(seed4["shapes"])), fitted)
+        for key, name in (("untouched_held_out", "seed4"), ("untouched_held_out_5", "seed5")):
+            if untouched[name].exists():  # recorded after the rule they measure was designed
+                r = cr.load_record(untouched[name])
+                d[key] = cr.held_out(r, rule, range(len(r["shapes"])), fitted)
+        if "llm" in extra:
+            d["llm_held_out"] = cr.held_out(extra["llm"], rule, sorted(llm_held), fitted)
         d["seconds"] = round(time.time() - t, 1)
         prior.write_text(json.dumps(d) + "\n")
-        for key in ("held_out", "fresh_held_out", "untouched_held_out"):
+        for key in SETS:
             if key not in d:
                 continue
             h = d[key]
             print(f"{path} {key}: {h['predicted']}/{h['shapes']} by the rule, {h['own_kernel']}/{h['shapes']} by "
                   f"their own kernel, {h['unknown_family']} of an unknown family ({d['seconds']} s)", flush=True)
+
+
+SETS = ("held_out", "fresh_held_out", "untouched_held_out", "untouched_held_out_5", "llm_held_out")
+
+
+def unknown_free(record, families) -> set:
+    """Indices of a record's shapes whose family has a walk already (left out of a refit)."""
+    out = set()
+    for i, (M, N, K) in enumerate(record["shapes"]):
+        dd = cr.describe(record["kernels"][i], M, N, K)
+        if dd is None or (families.get(dd[0]) or {}).get("walk"):
+            out.add(i)
+    return out
+
+
+def refit_unknown(rec, fitted, held) -> dict:
+    """A prior fit with the families it left without a walk fitted again (candidates grow:
+    stream-K and gemmSN lanes), their shapes' schedules replaced."""
+    again = cr.fit(rec, exclude=held | unknown_free(rec, fitted["families"]))
+    families = dict(fitted["families"])
+    families.update({f: v for f, v in again["families"].items() if v["walk"]})
+    schedules = dict(fitted["schedules"])
+    for i, sched in again["schedules"].items():
+        if sched[0]:
+            schedules[str(i)] = sched
+    return {"families": families, "schedules": schedules}
 
 
 if __name__ == "__main__":

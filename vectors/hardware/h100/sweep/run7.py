@@ -4,8 +4,11 @@ M ≤ 1100, never ran), so that their walks can be fitted instead of refused.
 
 PYTHONPATH=. python vectors/hardware/h100/sweep/run7.py OUTDIR
 Shapes: family_shapes.json — per path, up to 24 recorded shapes (spread over the family's
-shapes) of each kernel family that had no fitted walk, chosen from the records by the fit
-(vectors/hardware/h100/sweep/fit.py --family-shapes).  ``<path>.families.json.gz``, meta8.json.
+shapes) of each kernel family the fits had no entry for, chosen from the records as
+``fit.py --family-shapes RECORDS FITS`` does — run with the family names of commit be58755
+and that session's first fits; gemvx families were later named by template and block, so a
+rerun now lists more.
+``<path>.families.json.gz``, meta8-<path>.json.
 """
 import json
 import sys
