@@ -87,8 +87,8 @@ def describe(kernels, M: int, N: int, K: int) -> tuple[str, int] | None:
         split = streamk_pieces(name, grid, M, N, K)
     elif name.startswith("gemmSN_NN_kernel") and "half" not in name and len(main[2]) and main[2][0] % 64 == 0:
         split = main[2][0] // 64  # T threads for 64 output columns: T / 64 lanes over K
-    elif name == "gemmSN_NN_kernel_half" and re.search(r"kernel_half<__half, \d+, (\d+),", main[0]):
-        split = int(re.search(r"kernel_half<__half, \d+, (\d+),", main[0]).group(1))  # lanes over K
+    elif name == "gemmSN_NN_kernel_half" and (m := re.search(r"kernel_half<__half, \d+, (\d+),", main[0])):
+        split = int(m.group(1))  # lanes over K
     elif len(grid) == 3 and grid[2] > 1 and ("cutlass" in name or "xmma_gemm" in name and "ffma" in name):
         split = grid[2]  # split-K in grid z; serial split-K (no reduction kernel) adds in order too
     elif reduced and len(grid) == 3:
@@ -250,6 +250,12 @@ class Walk:
         interleave = key.endswith("-interleaved")
         b, t, g, r = key.removesuffix("-interleaved").split("-", 3)
         return cls(int(b[1:]), int(t[1:]) or None, int(g[1:]), r, interleave, plan, aligned)
+
+    @property
+    def dealt(self) -> bool:
+        """Slices as many as asked, at most one per k-tile (:func:`split_cut` ``interleave``):
+        round-robin k-tiles, or stream-K pieces of whole k-tiles."""
+        return self.interleave or self.plan == "streamk"
 
     def granule_for(self, K: int) -> int:
         """The split-K granule at this K: ``granule_aligned`` where K is a multiple of it (FP32
@@ -735,7 +741,12 @@ class Rule:
 
     def _granule(self, j: int) -> int:
         """Row j's split granule: its own where recorded, else its walk's."""
-        return int(self.table[j, 6]) or Walk.from_key(self.walks[self.table[j, 3]]).granule_for(int(self.table[j, 2]))
+        return int(self.table[j, 6]) or self._walks[self.table[j, 3]].granule_for(int(self.table[j, 2]))
+
+    @functools.cached_property
+    def _walks(self) -> tuple:
+        """The walk keys parsed once (a lookup reads several rows' walks)."""
+        return tuple(Walk.from_key(k) for k in self.walks)
 
     @functools.cached_property
     def _tiles_and_capacities(self) -> np.ndarray:
@@ -744,10 +755,8 @@ class Rule:
         for j, (M, N, K, w, s, f, g) in enumerate(self.table.tolist()):
             geo = self._geometries[f]
             if geo and w >= 0:
-                wk = Walk.from_key(self.walks[w])
-                inter = wk.interleave or wk.plan == "streamk"
                 out[j] = (output_tiles(geo, M, N),
-                          capacity(geo, M, N, K, s, self._granule(j), self.sms, inter) if s > 1 else 0)
+                          capacity(geo, M, N, K, s, self._granule(j), self.sms, self._walks[w].dealt) if s > 1 else 0)
         return out
 
     def recorded(self, M: int, N: int, K: int) -> np.ndarray:
@@ -770,7 +779,6 @@ class Rule:
         if walk.plan == "streamk" and tiles > self.sms:  # every recorded launch over more tiles than SMs
             return -1, walk.granule, (f"a stream-K launch over {tiles} tiles, more than the {self.sms} SMs, cuts "
                                       "only some of them (not modelled)")
-        dealt = walk.interleave or walk.plan == "streamk"
         tc = self._tiles_and_capacities
         lm, ln = np.log2(t[kin, 0]) - np.log2(M), np.log2(t[kin, 1]) - np.log2(N)
         d = ((np.log2(tc[kin, 0]) - np.log2(tiles)) ** 2 + (np.log2(t[kin, 2]) - np.log2(K)) ** 2
@@ -784,10 +792,10 @@ class Rule:
             else:
                 gk = self._granule(k)
                 asked_k = [a for a in range(1, 2 * MAX_SPLIT + 1)
-                           if split_cut(Kk, a, gk, dealt)[0] == sk] or [sk]
+                           if split_cut(Kk, a, gk, walk.dealt)[0] == sk] or [sk]
                 asked = asked_k[len(asked_k) // 2]
                 why = f"asked for {asked} slices as at {Mk}x{Nk}x{Kk}"
-            cut = split_cut(K, max(1, asked), walk.granule_for(K), dealt)
+            cut = split_cut(K, max(1, asked), walk.granule_for(K), walk.dealt)
             votes.setdefault(cut, []).append(why)
         (split, per), whys = max(votes.items(), key=lambda v: len(v[1]))  # first (nearest) on a tie
         return split, per, f"{whys[0]} ({len(whys)} of the {sum(map(len, votes.values()))} nearest launches)"
@@ -819,7 +827,7 @@ class Rule:
             geo = self._geometries[f]
             if w >= 0 and geo:
                 s, g, why = self._split(pool[(t[pool, 5] == f) & (t[pool, 3] == w)], geo, M, N, K,
-                                        Walk.from_key(self.walks[w]))
+                                        self._walks[w])
                 how += f", split {s}: {why}"
                 g = g if s > 1 else 0
         if w >= 0 and s < 0:
@@ -830,7 +838,7 @@ class Rule:
         if w < 0 or s <= 0:
             raise LookupError(f"{self.path} at M={M}, N={N}, K={K}: cuBLAS runs {self.families[f]} there ({how}), "
                               f"a kernel family whose K walk is not known{' (split not seen)' if w >= 0 else ''}")
-        return Walk.from_key(self.walks[w]), s, g or None, how
+        return self._walks[w], s, g or None, how
 
 
 def _index(values: list, v) -> int:
