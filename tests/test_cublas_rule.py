@@ -374,7 +374,7 @@ def test_provenance_says_recorded_or_predicted():
     held = tuple(rec["shapes"][list(HELD)[0]])
     assert cr.shipped()["rules"]["bf16-f32"].recorded(1, 4096, 4096).size
     assert lowbit.mac.provenance("h100-bf16", 1, 4096, 4096).endswith("bf16-f32 recorded")
-    assert "bf16-f32 predicted: the kernel of the recorded" in lowbit.mac.provenance("h100-bf16", *held)
+    assert "bf16-f32 predicted: the shape tree's kernel, as at the recorded" in lowbit.mac.provenance("h100-bf16", *held)
     assert "H100" in lowbit.mac.provenance("h100-bf16", 64, 64, 4096)
     with pytest.raises(ValueError, match="unknown preset 'h100-bf17'"):
         lowbit.mac.provenance("h100-bf17", 1, 1, 1)
@@ -590,3 +590,51 @@ def test_seed5_and_llm_held_out_all_shapes(path):
     assert reproduce(path, range(len(rec["shapes"])), rec) == doc["untouched_held_out_5"][path]["failures"]
     rec = _held(path, "llm")
     assert reproduce(path, LLM_HELD, rec) == doc["llm_held_out"][path]["failures"]
+
+
+def _regrown_equals_shipped(path):
+    shipped = cr.shipped()["rules"][path]
+    assert shipped.tree is not None, f"{path}: the rule file has no kernel tree"
+    bare = cr.Rule(shipped.path, shipped.walks, shipped.families, shipped.table, shipped.sms)
+    for k in ("feature", "value", "right"):
+        assert np.array_equal(getattr(bare.kernel_tree, k), getattr(shipped.tree, k)), (path, k)
+
+
+@pytest.mark.parametrize("path", ["int8", "fp8-fast"])
+def test_shipped_kernel_tree_is_the_one_its_table_grows(path):
+    """The kernel tree in the rule file is what lowbit.mac.shape_tree grows from the file's own
+    table (deterministic: the file can be rebuilt byte for byte)."""
+    _regrown_equals_shipped(path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", sorted(CALLS))
+def test_shipped_kernel_tree_is_the_one_its_table_grows_every_path(path):
+    _regrown_equals_shipped(path)
+
+
+def test_kernel_tree_puts_every_usable_recorded_shape_in_its_own_class():
+    """A fully grown tree: at every recorded shape a prediction may copy, the tree answers the
+    kernel class (walk and tiling) recorded there."""
+    rule = cr.shipped()["rules"]["fp8-slow"]
+    use = np.flatnonzero(rule._usable)
+    t = rule.table[use]
+    got = rule.kernel_tree.predict(cr.features(t[:, 0], t[:, 1], t[:, 2]))
+    assert np.array_equal(got, rule.kernel_class[use])
+
+
+def test_unrecorded_shape_takes_the_tree_kernels_class():
+    """An unrecorded shape's walk and tiling are those of the tree's leaf class, and the
+    provenance names a recorded shape of that class."""
+    rule = cr.shipped()["rules"]["bf16-f32"]
+    for M, N, K in sweep.random_shapes(99, 20):
+        if rule.recorded(M, N, K).size:
+            continue
+        c = int(rule.kernel_tree.predict(cr.features(M, N, K))[0])
+        try:
+            walk, split, g, how = rule.lookup(M, N, K)
+        except LookupError:
+            continue
+        assert walk.key() == rule.walks[rule.table[c, 3]]
+        Mr, Nr, Kr = (int(v) for v in how.split("as at the recorded ")[1].split(" ")[0].split("x"))
+        assert rule.kernel_class[rule.recorded(Mr, Nr, Kr)[0]] == c

@@ -27,12 +27,13 @@ import functools
 import gzip
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import sweep
+from .shape_tree import ShapeTree, features, grow
 
 RULE_FORMAT = "lowbit-cublas-rule/1"
 SHIPPED = Path(__file__).resolve().parent / "data" / "cublas"
@@ -703,18 +704,11 @@ def regranule(record: dict, fitted: dict, most: int = 30) -> dict:
     return {"families": families, "schedules": schedules}
 
 
-# ---- the rule: recorded shapes -> (walk, split), nearest recorded shape elsewhere -------------
-def align_class(N, K) -> np.ndarray:
-    """What cuBLAS's kernel choice reads of the leading dimensions besides size: N and K's
-    divisibility by 8, 4 and 2 (16-byte, 8-byte, 4-byte alignment of rows of 16-bit data), as
-    (gcd(N, 8), gcd(K, 8)) — for one shape or, given arrays, one row per shape."""
-    return np.stack([np.gcd(N, 8), np.gcd(K, 8)], axis=-1)
-
-
+# ---- the rule: recorded shapes -> (walk, split), a shape tree's kernel elsewhere -------------
 SPLIT_VOTES = 3  # recorded launches of the kernel that vote on a new shape's split
 ASPECT_WEIGHT = 0.25  # weight of log2(M / N) in the distance between launches (cuBLAS's wave
 #                       count is not a function of the output tiles and K alone)
-K_WEIGHT = 0.25  # K's weight in the distance that picks the kernel: cuBLAS's tile choice follows M and N
+K_WEIGHT = 0.25  # K's weight in the distance to the nearest launch of a kernel whose tiles are not known
 
 
 @dataclass(frozen=True)
@@ -729,11 +723,37 @@ class Rule:
     #                    but not reproduced by its family's walk), family index, granule of the
     #                    slices (0: the walk's)
     sms: int = PERSISTENT_CTAS  # the GPU's SMs: one wave of CTAs
+    tree: ShapeTree | None = field(default=None, repr=False, compare=False)  # the kernel tree
+    #                      (:attr:`kernel_tree`) as read from a rule file; None: grown on first use
 
     @functools.cached_property
-    def _classes(self) -> np.ndarray:
-        """Each row's :func:`align_class` (computed once per rule, not per lookup)."""
-        return align_class(self.table[:, 1], self.table[:, 2])
+    def _usable(self) -> np.ndarray:
+        """Rows a prediction may copy: not those of a known walk whose split was not seen."""
+        return ~((self.table[:, 3] >= 0) & (self.table[:, 4] <= 0))
+
+    @functools.cached_property
+    def kernel_class(self) -> np.ndarray:
+        """Each row's kernel class, as the index of the class's first row: rows of one walk
+        and one tile geometry (cuBLAS's kernels that add K alike and cut it alike) are one class;
+        a kernel of unknown walk is its own."""
+        first: dict = {}
+        out = np.empty(len(self.table), np.int64)
+        for j, (w, f) in enumerate(self.table[:, [3, 5]].tolist()):
+            out[j] = first.setdefault((w, self._geometries[f]) if w >= 0 else (w, f), j)
+        return out
+
+    @functools.cached_property
+    def kernel_tree(self) -> ShapeTree:
+        """The decision tree (:mod:`lowbit.mac.shape_tree`) from a shape's M, N, K and alignment
+        to the kernel class cuBLAS runs there (a leaf: the class's first row), grown on the
+        usable rows (the one read from the rule file where it has one)."""
+        if self.tree is not None:
+            return self.tree
+        use = np.flatnonzero(self._usable)
+        if not use.size:
+            raise LookupError(f"{self.path}: the rule has no usable recorded shape")
+        t = self.table[use]
+        return grow(features(t[:, 0], t[:, 1], t[:, 2]), self.kernel_class[use])
 
     @functools.cached_property
     def _geometries(self) -> list:
@@ -801,13 +821,13 @@ class Rule:
         return split, per, f"{whys[0]} ({len(whys)} of the {sum(map(len, votes.values()))} nearest launches)"
 
     def lookup(self, M: int, N: int, K: int):
-        """(Walk, split, granule, how): the recorded shape's; else a prediction from the recorded
-        shapes of the same alignment class (:func:`align_class`):
+        """(Walk, split, granule, how): the recorded shape's; else a prediction:
 
-        * the kernel (walk and tile geometry) of the nearest in log2 M, log2 N and
-          K_WEIGHT·log2 K (the tile choice follows the output's size far more than K);
-        * its split from that kernel's own launches (:meth:`_split`); for a kernel whose tile
-          geometry its name does not give, the nearest shape's split.
+        * the kernel class (walk and tile geometry, :attr:`kernel_class`) from the shape tree
+          (:attr:`kernel_tree`: M, N, K and the alignment of N and K);
+        * its split from that class's own launches (:meth:`_split`); for a kernel whose tile
+          geometry its name does not give, the split of the class's launch nearest in log2 M,
+          log2 N and K_WEIGHT·log2 K.
 
         Raises LookupError where the kernel there has no known walk."""
         t = self.table
@@ -817,17 +837,16 @@ class Rule:
             w, s, f, g = (int(v) for v in row[3:7])
             how = "recorded"
         else:
-            usable = ~((t[:, 3] >= 0) & (t[:, 4] <= 0))  # a known walk whose split was not seen: skip
-            same = np.flatnonzero((self._classes == align_class(N, K)).all(axis=1) & usable)
-            pool = same if same.size else np.flatnonzero(usable)
-            d = np.log2(t[pool, :3]) - np.log2([M, N, K])
-            j = pool[int(np.argmin(d[:, 0] ** 2 + d[:, 1] ** 2 + (K_WEIGHT * d[:, 2]) ** 2))]
+            c = int(self.kernel_tree.predict(features(M, N, K))[0])
+            kin = np.flatnonzero((self.kernel_class == c) & self._usable)
+            d = np.log2(t[kin, :3]) - np.log2([M, N, K])
+            j = kin[int(np.argmin(d[:, 0] ** 2 + d[:, 1] ** 2 + (K_WEIGHT * d[:, 2]) ** 2))]
             w, s, f, g = (int(v) for v in t[j, 3:7])
-            how = f"predicted: the kernel of the recorded {t[j, 0]}x{t[j, 1]}x{t[j, 2]}"
+            how = (f"predicted: the shape tree's kernel, as at the recorded {t[j, 0]}x{t[j, 1]}x{t[j, 2]} "
+                   f"({len(kin)} recorded shape(s) of that walk and tiling)")
             geo = self._geometries[f]
             if w >= 0 and geo:
-                s, g, why = self._split(pool[(t[pool, 5] == f) & (t[pool, 3] == w)], geo, M, N, K,
-                                        self._walks[w])
+                s, g, why = self._split(kin, geo, M, N, K, self._walks[w])
                 how += f", split {s}: {why}"
                 g = g if s > 1 else 0
         if w >= 0 and s < 0:
@@ -897,7 +916,8 @@ def rule_to_dict(rule: Rule) -> dict:
     data = (np.ascontiguousarray(t[:, :3].T, dtype="<u2").tobytes()
             + np.ascontiguousarray(t[:, 3:].T, dtype="<i2").tobytes())
     return {"walks": list(rule.walks), "families": list(rule.families), "rows": int(len(t)),
-            "sms": rule.sms, "columns_mnk_u16_rest_i16": base64.b64encode(data).decode()}
+            "sms": rule.sms, "columns_mnk_u16_rest_i16": base64.b64encode(data).decode(),
+            "kernel_tree": rule.kernel_tree.to_dict()}
 
 
 def rule_from_dict(path: str, d: dict) -> Rule:
@@ -915,7 +935,8 @@ def rule_from_dict(path: str, d: dict) -> Rule:
         table = np.frombuffer(base64.b64decode(d["table_int32"]), dtype="<i4").astype(np.int64).reshape(-1, 7)
     else:  # the list form fit.py's intermediate files keep
         table = np.array(d["table"], np.int64).reshape(-1, 7)
-    return Rule(path, tuple(d["walks"]), tuple(d["families"]), table, d.get("sms", PERSISTENT_CTAS))
+    tree = ShapeTree.from_dict(d["kernel_tree"]) if "kernel_tree" in d else None  # older files: grown on use
+    return Rule(path, tuple(d["walks"]), tuple(d["families"]), table, d.get("sms", PERSISTENT_CTAS), tree)
 
 
 def held_out(record: dict, rule: Rule, indices, fitted: dict | None = None) -> dict:

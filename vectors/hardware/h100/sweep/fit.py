@@ -3,6 +3,9 @@
 PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py RECORDS OUT [PATH ...]   (OUT/<path>.fit.json)
 PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py --assemble RECORDS OUT   (the package data)
 PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py --family-shapes RECORDS OUT   (run7.py's shapes)
+PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py --refresh RECORDS OUT [PATH ...]   (the shipped rule's
+    tables and walks as they are, its kernel trees grown and every held-out set measured again:
+    OUT/<path>.fit.json for --assemble)
 
 RECORDS holds run.py's <path>.json.gz + meta.json (grid, 2000 random, LLM shapes, with output
 samples) and run2.py's <path>.dense.json.gz + meta2.json (24,000 random shapes, kernels only).
@@ -89,6 +92,17 @@ def main():
         (Path(__file__).resolve().parent / "family_shapes.json").write_text(json.dumps(doc, separators=(",", ":")) + "\n")
         print({p: len(v) for p, v in doc.items()})
         return
+    if sys.argv[1] == "--refresh":
+        records, out = Path(sys.argv[2]), Path(sys.argv[3])
+        out.mkdir(parents=True, exist_ok=True)
+        doc = cr.read(cr.SHIPPED / "nvidia-h200.json.gz")
+        for path in sys.argv[4:] or sorted(doc["rules"]):
+            t = time.time()
+            d = refresh(records, doc, path)
+            d["seconds"] = round(time.time() - t, 1)
+            (out / f"{path}.fit.json").write_text(json.dumps(d) + "\n")
+            report(path, d)
+        return
     if sys.argv[1] == "--assemble":
         records, out = Path(sys.argv[2]), Path(sys.argv[3])
         meta = json.loads((records / "meta.json").read_text())
@@ -156,12 +170,45 @@ def main():
             d["llm_held_out"] = cr.held_out(extra["llm"], rule, sorted(llm_held), fitted)
         d["seconds"] = round(time.time() - t, 1)
         prior.write_text(json.dumps(d) + "\n")
-        for key in SETS:
-            if key not in d:
-                continue
-            h = d[key]
-            print(f"{path} {key}: {h['predicted']}/{h['shapes']} by the rule, {h['own_kernel']}/{h['shapes']} by "
-                  f"their own kernel, {h['unknown_family']} of an unknown family ({d['seconds']} s)", flush=True)
+        report(path, d)
+
+
+def report(path, d):
+    for key in SETS:
+        if key not in d:
+            continue
+        h = d[key]
+        print(f"{path} {key}: {h['predicted']}/{h['shapes']} by the rule, {h['own_kernel']}/{h['shapes']} by "
+              f"their own kernel, {h['unknown_family']} of an unknown family ({d['seconds']} s)", flush=True)
+
+
+def held_sets(records: Path, path: str) -> dict:
+    """{measure key: (record, held-out indices)} of every held-out set recorded for ``path``."""
+    meta = json.loads((records / "meta.json").read_text())
+    out = {"held_out": (cr.load_record(records / f"{path}.json.gz"), range(*meta["sets"]["held_out"]))}
+    meta2 = json.loads((records / "meta2.json").read_text())
+    out["fresh_held_out"] = (cr.load_record(records / f"{path}.dense.json.gz"), range(*meta2["sets"]["fresh_held_out"]))
+    for key, name in (("untouched_held_out", "seed4"), ("untouched_held_out_5", "seed5")):
+        f = records / f"{path}.{name}.json.gz"
+        if f.exists():
+            r = cr.load_record(f)
+            out[key] = (r, range(len(r["shapes"])))
+    f = records / f"{path}.llm.json.gz"
+    if f.exists() and (records / "meta5.json").exists():
+        out["llm_held_out"] = (cr.load_record(f), range(*json.loads((records / "meta5.json").read_text())["sets"]["llm_held_out"]))
+    return out
+
+
+def refresh(records: Path, doc: dict, path: str) -> dict:
+    """A shipped path as a .fit.json: its table and walks unchanged, its kernel tree grown by this
+    lowbit (cr.Rule.kernel_tree), every held-out set measured again with it."""
+    rule = doc["rules"][path]
+    rule = cr.Rule(rule.path, rule.walks, rule.families, rule.table, rule.sms)  # no stored tree: grow it
+    fitted = {"families": doc["families"][path]}
+    d = {"path": path, "families": doc["families"][path], "rule": cr.rule_to_dict(rule)}
+    for key, (rec, indices) in held_sets(records, path).items():
+        d[key] = cr.held_out(rec, rule, indices, fitted)
+    return d
 
 
 SETS = ("held_out", "fresh_held_out", "untouched_held_out", "untouched_held_out_5", "llm_held_out")
