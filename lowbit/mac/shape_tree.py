@@ -124,17 +124,6 @@ def _grow(X, y, n_classes):  # pragma: no cover - compiled
     return feature[:nodes], value[:nodes], right[:nodes]
 
 
-@njit(cache=True)
-def _predict(feature, value, right, X):  # pragma: no cover - compiled
-    out = np.empty(X.shape[0], np.int64)
-    for i in range(X.shape[0]):
-        node = 0
-        while feature[node] >= 0:
-            node = node + 1 if X[i, feature[node]] <= value[node] else right[node]
-        out[i] = value[node]
-    return out
-
-
 @dataclass(frozen=True, eq=False)
 class ShapeTree:
     """A grown tree in preorder: node i's left child is i + 1, its right child ``right[i]``;
@@ -150,7 +139,14 @@ class ShapeTree:
         X = np.ascontiguousarray(np.atleast_2d(X), np.int64)
         if X.shape[1] != len(FEATURES):
             raise ValueError(f"shape tree: rows of {X.shape[1]} features given, {len(FEATURES)} wanted ({FEATURES})")
-        return _predict(self.feature, self.value, self.right, X)
+        node = np.zeros(len(X), np.int64)
+        rows = np.arange(len(X))
+        inner = self.feature[node] >= 0
+        while inner.any():  # one level per pass, every row at once (no compiled kernel to load)
+            r, n = rows[inner], node[inner]
+            node[r] = np.where(X[r, self.feature[n]] <= self.value[n], n + 1, self.right[n])
+            inner[r] = self.feature[node[r]] >= 0
+        return self.value[node]
 
     def __len__(self) -> int:
         return len(self.feature)

@@ -4,8 +4,9 @@ PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py RECORDS OUT [PATH ...]   
 PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py --assemble RECORDS OUT   (the package data)
 PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py --family-shapes RECORDS OUT   (run7.py's shapes)
 PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py --refresh RECORDS OUT [PATH ...]   (the shipped rule's
-    tables and walks as they are, its kernel trees grown and every held-out set measured again:
-    OUT/<path>.fit.json for --assemble)
+    walks as they are, its table extended by the covers recorded since (COVERS: rows taking their
+    kernel family's walk, no held-out shape), its kernel trees grown and every held-out set
+    measured again: OUT/<path>.fit.json for --assemble)
 
 RECORDS holds run.py's <path>.json.gz + meta.json (grid, 2000 random, LLM shapes, with output
 samples) and run2.py's <path>.dense.json.gz + meta2.json (24,000 random shapes, kernels only).
@@ -31,7 +32,7 @@ from lowbit.mac import cublas_rule as cr
 def table(fits) -> str:
     """The README's table: per path, held-out shapes reproduced by the rule and by their own kernel."""
     names = {"held_out": "seed 2", "fresh_held_out": "seed 3", "untouched_held_out": "seed 4",
-             "untouched_held_out_5": "seed 5", "llm_held_out": "LLM"}
+             "untouched_held_out_5": "seed 5", "untouched_held_out_6": "seed 6", "llm_held_out": "LLM"}
     lines = ["| path | " + " | ".join(f"{names[k]}: rule | own kernel" for k in SETS) + " | walk unknown |",
              "| --- |" + " --- | --- |" * len(SETS) + " --- |"]
     total = {k: [0, 0, 0] for k in SETS}
@@ -146,13 +147,13 @@ def main():
         base = cr.Rule(path, base.walks, base.families, base.table[base.table[:, 0] > 0])
         rule = cr.extend_rule(base, dense, families, exclude=fresh)
         heldout = {tuple(rec["shapes"][i]) for i in held} | {tuple(dense["shapes"][i]) for i in fresh}
-        untouched = {s: records / f"{path}.{s}.json.gz" for s in ("seed4", "seed5")}
+        untouched = {s: records / f"{path}.{s}.json.gz" for s in ("seed4", "seed5", "seed6")}
         for f in untouched.values():
             if f.exists():
                 heldout |= {tuple(x) for x in cr.load_record(f)["shapes"]}
         if "llm" in extra:
             heldout |= {tuple(extra["llm"]["shapes"][i]) for i in llm_held}
-        for cover in ("dense2", "dense3", "llm", "families"):  # later covers: no held-out shape enters
+        for cover in COVERS:  # later covers: no held-out shape enters
             f = records / f"{path}.{cover}.json.gz"
             if f.exists():
                 more = extra.get(cover) or cr.load_record(f)
@@ -162,7 +163,7 @@ def main():
              "rule": cr.rule_to_dict(rule),
              "held_out": cr.held_out(rec, rule, sorted(held), fitted),
              "fresh_held_out": cr.held_out(dense, rule, sorted(fresh), fitted)}
-        for key, name in (("untouched_held_out", "seed4"), ("untouched_held_out_5", "seed5")):
+        for key, name in UNTOUCHED:
             if untouched[name].exists():  # recorded after the rule they measure was designed
                 r = cr.load_record(untouched[name])
                 d[key] = cr.held_out(r, rule, range(len(r["shapes"])), fitted)
@@ -188,7 +189,7 @@ def held_sets(records: Path, path: str) -> dict:
     out = {"held_out": (cr.load_record(records / f"{path}.json.gz"), range(*meta["sets"]["held_out"]))}
     meta2 = json.loads((records / "meta2.json").read_text())
     out["fresh_held_out"] = (cr.load_record(records / f"{path}.dense.json.gz"), range(*meta2["sets"]["fresh_held_out"]))
-    for key, name in (("untouched_held_out", "seed4"), ("untouched_held_out_5", "seed5")):
+    for key, name in UNTOUCHED:
         f = records / f"{path}.{name}.json.gz"
         if f.exists():
             r = cr.load_record(f)
@@ -200,18 +201,32 @@ def held_sets(records: Path, path: str) -> dict:
 
 
 def refresh(records: Path, doc: dict, path: str) -> dict:
-    """A shipped path as a .fit.json: its table and walks unchanged, its kernel tree grown by this
-    lowbit (cr.Rule.kernel_tree), every held-out set measured again with it."""
+    """A shipped path as a .fit.json: its walks unchanged, its table extended by any cover of
+    COVERS it lacks (each shape taking its kernel family's walk; no shape of a held-out set
+    enters), its kernel tree grown by this lowbit (cr.Rule.kernel_tree), every held-out set
+    measured again with it."""
     rule = doc["rules"][path]
     rule = cr.Rule(rule.path, rule.walks, rule.families, rule.table, rule.sms)  # no stored tree: grow it
-    fitted = {"families": doc["families"][path]}
-    d = {"path": path, "families": doc["families"][path], "rule": cr.rule_to_dict(rule)}
-    for key, (rec, indices) in held_sets(records, path).items():
-        d[key] = cr.held_out(rec, rule, indices, fitted)
+    families = doc["families"][path]
+    sets = held_sets(records, path)
+    heldout = {tuple(rec["shapes"][i]) for rec, indices in sets.values() for i in indices}
+    for cover in COVERS:
+        f = records / f"{path}.{cover}.json.gz"
+        if f.exists():
+            more = cr.load_record(f)
+            rule = cr.extend_rule(rule, more, families,
+                                  exclude={i for i, s in enumerate(more["shapes"]) if tuple(s) in heldout})
+    rule = cr.Rule(rule.path, rule.walks, rule.families, rule.table, rule.sms)
+    d = {"path": path, "families": families, "rule": cr.rule_to_dict(rule)}
+    for key, (rec, indices) in sets.items():
+        d[key] = cr.held_out(rec, rule, indices, {"families": families})
     return d
 
 
-SETS = ("held_out", "fresh_held_out", "untouched_held_out", "untouched_held_out_5", "llm_held_out")
+SETS = ("held_out", "fresh_held_out", "untouched_held_out", "untouched_held_out_5", "untouched_held_out_6",
+        "llm_held_out")
+UNTOUCHED = (("untouched_held_out", "seed4"), ("untouched_held_out_5", "seed5"), ("untouched_held_out_6", "seed6"))
+COVERS = ("dense2", "dense3", "llm", "families", "dense4", "dense5")  # kernels-only covers after run2.py's
 
 
 def unknown_free(record, families) -> set:
