@@ -229,6 +229,9 @@ def test_calibrate_sweep_at_your_shapes_fills_the_cache_the_presets_read_first(t
         M, N, K = dense["shapes"][i]
         if [M, N, K] in kept:
             assert np.array_equal(lowbit_bits("bf16-f32", M, N, K, *gpu_bits(dense, i)[:2]), gpu_bits(dense, i)[2])
+    merged = cr.shipped()["rules"]["bf16-f32"]  # the cache's rows before the shipped table: a tree for both
+    assert merged.tree is None and len(merged.table) > len(kept)
+    assert merged.lookup(333, 777, 5555)[3].startswith("predicted: the shape tree's kernel")
     cr._RULES.clear()
 
 
