@@ -684,3 +684,14 @@ def test_kernel_class_is_the_first_row_of_the_same_walk_and_tiling():
             [9, 1, 1, -1, 0, 3, 0]]
     rule = cr.Rule("x", ("b1-t0-g1-float32", "b16-t0-g8-float32"), fams, np.array(rows, np.int64))
     assert rule.kernel_class.tolist() == [0, 0, 2, 3, 4, 5, 6, 6, 4]
+
+
+def test_a_rule_without_usable_rows_is_written_and_refuses_to_predict():
+    """A calibration that kept no shape (or only rows whose split was not seen) still writes its
+    rule; asked an unrecorded shape, it says so instead of failing inside the tree."""
+    for rows in ([], [[8, 8, 8, 0, 0, 0, 0]]):
+        rule = cr.Rule("bf16-f32", ("b16-t0-g8-float32",), ("fam@64x8/1x1",), np.array(rows, np.int64).reshape(-1, 7))
+        back = cr.rule_from_dict("bf16-f32", cr.rule_to_dict(rule))
+        assert back.table.tolist() == rows and back.tree is None
+        with pytest.raises(LookupError, match="no usable recorded shape"):
+            back.lookup(16, 16, 16)

@@ -914,9 +914,11 @@ def rule_to_dict(rule: Rule) -> dict:
     mnk = t[:, :3].T.copy()
     mnk[0] = np.diff(mnk[0], prepend=0)
     data = np.ascontiguousarray(mnk, dtype="<u2").tobytes() + np.ascontiguousarray(t[:, 3:].T, dtype="<i2").tobytes()
-    return {"walks": list(rule.walks), "families": list(rule.families), "rows": int(len(t)),
-            "sms": rule.sms, "columns_sorted_dm_nk_u16_rest_i16": base64.b64encode(data).decode(),
-            "kernel_tree": rule.kernel_tree.to_dict()}
+    out = {"walks": list(rule.walks), "families": list(rule.families), "rows": int(len(t)),
+           "sms": rule.sms, "columns_sorted_dm_nk_u16_rest_i16": base64.b64encode(data).decode()}
+    if rule._usable.any():  # (a calibration that kept no shape has no tree to grow)
+        out["kernel_tree"] = rule.kernel_tree.to_dict()
+    return out
 
 
 def rule_from_dict(path: str, d: dict) -> Rule:
