@@ -151,8 +151,9 @@ def geometry(kernels) -> tuple | None:
     return None
 
 
-def output_tiles(geo: tuple, M: int, N: int) -> int:
-    """CTAs one split-K slice launches: output tiles, each direction rounded up to its cluster."""
+def output_tiles(geo: tuple, M, N):
+    """CTAs one split-K slice launches: output tiles, each direction rounded up to its cluster
+    (for one shape, or elementwise for arrays of M and N)."""
     t1, t2, c1, c2 = geo
     return -(-(-(-N // t1)) // c1) * c1 * (-(-(-(-M // t2)) // c2) * c2)
 
@@ -789,8 +790,7 @@ class Rule:
         if walk.plan == "streamk" and tiles > self.sms:  # every recorded launch over more tiles than SMs
             return -1, walk.granule, (f"a stream-K launch over {tiles} tiles, more than the {self.sms} SMs, cuts "
                                       "only some of them (not modelled)")
-        t1, t2, c1, c2 = geo  # every launch of the class has this tiling: its tiles as output_tiles counts them
-        kin_tiles = (-(-(-(-t[kin, 1] // t1)) // c1) * c1) * (-(-(-(-t[kin, 0] // t2)) // c2) * c2)
+        kin_tiles = output_tiles(geo, t[kin, 0], t[kin, 1])  # every launch of the class has this tiling
         lm, ln = np.log2(t[kin, 0]) - np.log2(M), np.log2(t[kin, 1]) - np.log2(N)
         d = ((np.log2(kin_tiles) - np.log2(tiles)) ** 2 + (np.log2(t[kin, 2]) - np.log2(K)) ** 2
              + ASPECT_WEIGHT * (lm - ln) ** 2)
@@ -924,8 +924,8 @@ def rule_to_dict(rule: Rule) -> dict:
 def rule_from_dict(path: str, d: dict) -> Rule:
     import base64
 
-    if "columns_sorted_dm_nk_u16_rest_i16" in d or "columns_mnk_u16_rest_i16" in d:
-        key = "columns_sorted_dm_nk_u16_rest_i16" if "columns_sorted_dm_nk_u16_rest_i16" in d else "columns_mnk_u16_rest_i16"
+    key = next((k for k in ("columns_sorted_dm_nk_u16_rest_i16", "columns_mnk_u16_rest_i16") if k in d), None)
+    if key:
         raw, n = base64.b64decode(d[key]), int(d["rows"])
         mnk = np.frombuffer(raw[:6 * n], dtype="<u2").astype(np.int64).reshape(3, n)
         if key.startswith("columns_sorted"):  # M stored as steps

@@ -40,6 +40,9 @@ PATHS = {
     "fp8-fast-bf16": ("float8_e4m3fn", "bfloat16", "torch._scaled_mm(use_fast_accum=True, out_dtype=bfloat16)"),
     "fp8-slow-bf16": ("float8_e4m3fn", "bfloat16", "torch._scaled_mm(use_fast_accum=False, out_dtype=bfloat16)"),
 }
+# the nine paths of 16- and 32-bit float operands (the kernels-only covers record these: FP8 and
+# INT8 run few kernel families, their grid and LLM shapes cover them)
+FLOAT_PATHS = tuple(p for p, (fmt, _, _) in PATHS.items() if fmt in ("bfloat16", "float16", "float32"))
 # B is K×N row-major (torch.matmul(a, b) on contiguous b) except for _scaled_mm, which needs B
 # column-major: element (k, j) is then stored at j·K + k.
 COLUMN_MAJOR_B = ("fp8-fast", "fp8-slow", "fp8-fast-bf16", "fp8-slow-bf16")

@@ -146,29 +146,10 @@ def main():
         base = cr.build_rule(rec, fitted) if fitted["schedules"] else relabel(cr.rule_from_dict(path, d["rule"]), rec, dense)
         base = cr.Rule(path, base.walks, base.families, base.table[base.table[:, 0] > 0])
         rule = cr.extend_rule(base, dense, families, exclude=fresh)
-        heldout = {tuple(rec["shapes"][i]) for i in held} | {tuple(dense["shapes"][i]) for i in fresh}
-        untouched = {s: records / f"{path}.{s}.json.gz" for s in ("seed4", "seed5", "seed6")}
-        for f in untouched.values():
-            if f.exists():
-                heldout |= {tuple(x) for x in cr.load_record(f)["shapes"]}
-        if "llm" in extra:
-            heldout |= {tuple(extra["llm"]["shapes"][i]) for i in llm_held}
-        for cover in COVERS:  # later covers: no held-out shape enters
-            f = records / f"{path}.{cover}.json.gz"
-            if f.exists():
-                more = extra.get(cover) or cr.load_record(f)
-                rule = cr.extend_rule(rule, more, families,
-                                      exclude={i for i, s in enumerate(more["shapes"]) if tuple(s) in heldout})
-        d = {"path": path, "families": families, "schedules": fitted["schedules"],
-             "rule": cr.rule_to_dict(rule),
-             "held_out": cr.held_out(rec, rule, sorted(held), fitted),
-             "fresh_held_out": cr.held_out(dense, rule, sorted(fresh), fitted)}
-        for key, name in UNTOUCHED:
-            if untouched[name].exists():  # recorded after the rule they measure was designed
-                r = cr.load_record(untouched[name])
-                d[key] = cr.held_out(r, rule, range(len(r["shapes"])), fitted)
-        if "llm" in extra:
-            d["llm_held_out"] = cr.held_out(extra["llm"], rule, sorted(llm_held), fitted)
+        sets = held_sets(records, path, loaded={"": rec, "dense": dense, **extra})
+        rule = extend_by_covers(rule, records, path, families, held_shapes(sets), loaded=extra)
+        d = {"path": path, "families": families, "schedules": fitted["schedules"], "rule": cr.rule_to_dict(rule),
+             **measure(rule, sets, families)}
         d["seconds"] = round(time.time() - t, 1)
         prior.write_text(json.dumps(d) + "\n")
         report(path, d)
@@ -183,44 +164,58 @@ def report(path, d):
               f"their own kernel, {h['unknown_family']} of an unknown family ({d['seconds']} s)", flush=True)
 
 
-def held_sets(records: Path, path: str) -> dict:
-    """{measure key: (record, held-out indices)} of every held-out set recorded for ``path``."""
-    meta = json.loads((records / "meta.json").read_text())
-    out = {"held_out": (cr.load_record(records / f"{path}.json.gz"), range(*meta["sets"]["held_out"]))}
-    meta2 = json.loads((records / "meta2.json").read_text())
-    out["fresh_held_out"] = (cr.load_record(records / f"{path}.dense.json.gz"), range(*meta2["sets"]["fresh_held_out"]))
-    for key, name in UNTOUCHED:
-        f = records / f"{path}.{name}.json.gz"
-        if f.exists():
-            r = cr.load_record(f)
+def held_sets(records: Path, path: str, loaded=None) -> dict:
+    """{measure key: (record, held-out indices)} of every held-out set recorded for ``path``
+    (``loaded``: records read already, by suffix, "" for run.py's)."""
+    def record(suffix):
+        return (loaded or {}).get(suffix) or cr.load_record(records / f"{path}{'.' + suffix if suffix else ''}.json.gz")
+
+    def ranged(meta, key):
+        return range(*json.loads((records / meta).read_text())["sets"][key])
+
+    out = {"held_out": (record(""), ranged("meta.json", "held_out")),
+           "fresh_held_out": (record("dense"), ranged("meta2.json", "fresh_held_out"))}
+    for key, name in UNTOUCHED:  # recorded after the rule they measure was designed
+        if (records / f"{path}.{name}.json.gz").exists():
+            r = record(name)
             out[key] = (r, range(len(r["shapes"])))
-    f = records / f"{path}.llm.json.gz"
-    if f.exists() and (records / "meta5.json").exists():
-        out["llm_held_out"] = (cr.load_record(f), range(*json.loads((records / "meta5.json").read_text())["sets"]["llm_held_out"]))
+    if (records / f"{path}.llm.json.gz").exists() and (records / "meta5.json").exists():
+        out["llm_held_out"] = (record("llm"), ranged("meta5.json", "llm_held_out"))
     return out
+
+
+def held_shapes(sets: dict) -> set:
+    """Every shape of the held-out sets: none enters a table."""
+    return {tuple(rec["shapes"][i]) for rec, indices in sets.values() for i in indices}
+
+
+def extend_by_covers(rule, records: Path, path: str, families: dict, heldout: set, loaded=None):
+    """``rule`` with every kernels-only cover of COVERS recorded for ``path`` added, each shape
+    taking its kernel family's walk; no shape of ``heldout`` enters."""
+    for cover in COVERS:
+        f = records / f"{path}.{cover}.json.gz"
+        if f.exists():
+            more = (loaded or {}).get(cover) or cr.load_record(f)
+            rule = cr.extend_rule(rule, more, families,
+                                  exclude={i for i, s in enumerate(more["shapes"]) if tuple(s) in heldout})
+    return rule
+
+
+def measure(rule, sets: dict, families: dict) -> dict:
+    """Each held-out set reproduced by ``rule`` and by the shapes' own kernels (cr.held_out)."""
+    return {key: cr.held_out(rec, rule, indices, {"families": families}) for key, (rec, indices) in sets.items()}
 
 
 def refresh(records: Path, doc: dict, path: str) -> dict:
     """A shipped path as a .fit.json: its walks unchanged, its table extended by any cover of
-    COVERS it lacks (each shape taking its kernel family's walk; no shape of a held-out set
-    enters), its kernel tree grown by this lowbit (cr.Rule.kernel_tree), every held-out set
-    measured again with it."""
+    COVERS it lacks (extend_by_covers), its kernel tree grown by this lowbit
+    (cr.Rule.kernel_tree), every held-out set measured again with it."""
     rule = doc["rules"][path]
     rule = cr.Rule(rule.path, rule.walks, rule.families, rule.table, rule.sms)  # no stored tree: grow it
     families = doc["families"][path]
     sets = held_sets(records, path)
-    heldout = {tuple(rec["shapes"][i]) for rec, indices in sets.values() for i in indices}
-    for cover in COVERS:
-        f = records / f"{path}.{cover}.json.gz"
-        if f.exists():
-            more = cr.load_record(f)
-            rule = cr.extend_rule(rule, more, families,
-                                  exclude={i for i, s in enumerate(more["shapes"]) if tuple(s) in heldout})
-    rule = cr.Rule(rule.path, rule.walks, rule.families, rule.table, rule.sms)
-    d = {"path": path, "families": families, "rule": cr.rule_to_dict(rule)}
-    for key, (rec, indices) in sets.items():
-        d[key] = cr.held_out(rec, rule, indices, {"families": families})
-    return d
+    rule = extend_by_covers(rule, records, path, families, held_shapes(sets))
+    return {"path": path, "families": families, "rule": cr.rule_to_dict(rule), **measure(rule, sets, families)}
 
 
 SETS = ("held_out", "fresh_held_out", "untouched_held_out", "untouched_held_out_5", "untouched_held_out_6",

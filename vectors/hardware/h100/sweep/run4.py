@@ -10,11 +10,8 @@ import sys
 
 from lowbit.mac import cublas_rule, sweep
 
-ORDER = ("bf16-f32", "tf32", "fp16-f32", "bf16-rpr", "fp16-rpr", "fp16-acc16", "fp32", "fp16", "bf16")
-
-
 def main():
-    cublas_rule.record_sets(sys.argv[1], {"dense2": sweep.dense_shapes(8, 40000)}, sys.argv[2:] or ORDER,
+    cublas_rule.record_sets(sys.argv[1], {"dense2": sweep.dense_shapes(8, 40000)}, sys.argv[2:] or sweep.FLOAT_PATHS,
                             meta="meta4.json", suffix=".dense2", sampled=lambda name, j: False, chunk=2000,
                             log=lambda s: print(s, flush=True))
 

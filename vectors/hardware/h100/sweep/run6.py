@@ -12,16 +12,13 @@ import sys
 
 from lowbit.mac import cublas_rule, sweep
 
-FLOAT = ("bf16-f32", "tf32", "fp16-f32", "bf16-rpr", "fp16-rpr", "fp16-acc16", "fp32", "fp16", "bf16")
-ALL = FLOAT + ("fp8-fast", "fp8-slow", "fp8-fast-bf16", "fp8-slow-bf16", "int8")
-
 
 def main():
     log = lambda s: print(s, flush=True)  # noqa: E731
-    cublas_rule.record_sets(sys.argv[1], {"untouched_held_out_5": sweep.random_shapes(5, 800)}, ALL,
+    cublas_rule.record_sets(sys.argv[1], {"untouched_held_out_5": sweep.random_shapes(5, 800)}, sweep.PATHS,
                             meta="meta7.json", suffix=".seed5", chunk=400, log=log)
-    cublas_rule.record_sets(sys.argv[1], {"dense3": sweep.dense_shapes(9, 40000)}, FLOAT, meta="meta6.json",
-                            suffix=".dense3", sampled=lambda name, j: False, chunk=2000, log=log)
+    cublas_rule.record_sets(sys.argv[1], {"dense3": sweep.dense_shapes(9, 40000)}, sweep.FLOAT_PATHS,
+                            meta="meta6.json", suffix=".dense3", sampled=lambda name, j: False, chunk=2000, log=log)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,10 @@ import sys
 
 from lowbit.mac import cublas_rule, sweep
 
-FLOAT = ("bf16-f32", "tf32", "fp16-f32", "bf16-rpr", "fp16-rpr", "fp16-acc16", "fp32", "fp16", "bf16")
-
 
 def main():
-    cublas_rule.record_sets(sys.argv[1], {"dense5": sweep.dense_shapes(11, 40000)}, FLOAT, meta="meta11.json",
-                            suffix=".dense5", sampled=lambda name, j: False, chunk=2000,
+    cublas_rule.record_sets(sys.argv[1], {"dense5": sweep.dense_shapes(11, 40000)}, sweep.FLOAT_PATHS,
+                            meta="meta11.json", suffix=".dense5", sampled=lambda name, j: False, chunk=2000,
                             log=lambda s: print(s, flush=True))
 
 

@@ -14,7 +14,6 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 import lowbit
-from lowbit.mac import cublas_rule
 
 CASES = {
     "fp32": [(1, 4096, 4096), (4, 4096, 14336), (7, 14336, 4096), (8, 1024, 4096), (2, 11008, 4096),
