@@ -280,6 +280,19 @@ def _cmd_calibrate(args) -> int:
 
         paths = args.path or list(sweep.PATHS)
         shapes = [tuple(s) for s in args.shape] if args.shape else None
+        if args.uncertain is not None:
+            if shapes:
+                raise CLIError("--uncertain picks its own shapes: give it without --shape")
+            if args.uncertain < 1:
+                raise CLIError(f"--uncertain {args.uncertain}: give a number of shapes of at least 1")
+            pool = sweep.random_shapes(12, 200000)
+            for p in paths:
+                sweep._check_path(p)
+                picked = cublas_rule.uncertain_shapes(cublas_rule.shipped()["rules"][p], pool, args.uncertain)
+                print(f"{p}: {len(picked)} shapes where the kernel trees disagree")
+                dest = cublas_rule.calibrate_sweep([p], picked)
+            print(f"cuBLAS rule written to {dest}")
+            return 0
         dest = cublas_rule.calibrate_sweep(paths, shapes)
         print(f"cuBLAS rule written to {dest}")
         return 0
@@ -425,6 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
              "lowbit calibrate --preset h100-bf16 --shape 128 4096 4096 --shape 1 4096 14336\n"
              "  lowbit calibrate --preset h100-fp8 --param fast_accum=True --shape 256 1024 8192\n"
              "  lowbit calibrate --sweep --path bf16-f32 --path tf32\n"
+             "  lowbit calibrate --sweep --path bf16-f32 --uncertain 2000\n"
              "  lowbit calibrate --list",
              description="run lowbit discover on the preset's library GEMM (h100-bf16, h100-fp16: torch.matmul; "
                          "h100-tf32: torch.matmul with allow_tf32; h100-fp8: torch._scaled_mm) at each shape and "
@@ -444,6 +458,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "whole sweep (grid, 2000 random and the LLM shapes) fitted from scratch with 400 random "
                         "shapes held out and measured; written to the user cache (cublas/<gpu>.json.gz), which "
                         "the presets read first")
+    p.add_argument("--uncertain", type=int, metavar="N",
+                   help="with --sweep: per --path, the N shapes (of 200,000 random ones) where the rule's kernel "
+                        "trees disagree (lowbit.mac.cublas_rule.uncertain_shapes), recorded and kept as with "
+                        "--shape: new rows where the rule is least sure")
     p.add_argument("--path", action="append", metavar="PATH",
                    help="with --sweep: a GEMM path of lowbit.mac.sweep.PATHS (bf16-f32, bf16-rpr, tf32, fp8-fast, "
                         "...; default all)")

@@ -125,3 +125,10 @@ def test_vectors_build_and_verify(tmp_path, capsys):
     path.write_text(path.read_text().replace("\n1 3f800000", "\n1 3f800001"))
     code, out, _ = run(capsys, "vectors", "verify", "--root", str(tmp_path), "--only", "decode/int*", "--quiet")
     assert code == 1 and "decode/int2.txt: differs from a fresh build (line" in out
+
+
+def test_calibrate_uncertain_refuses_shapes_and_nonpositive_counts(capsys):
+    code, _, err = run(capsys, "calibrate", "--sweep", "--uncertain", "10", "--shape", "1", "2", "3")
+    assert code == 2 and "--uncertain picks its own shapes" in err
+    code, _, err = run(capsys, "calibrate", "--sweep", "--uncertain", "0")
+    assert code == 2 and "--uncertain 0" in err

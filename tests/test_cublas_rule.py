@@ -695,3 +695,113 @@ def test_a_rule_without_usable_rows_is_written_and_refuses_to_predict():
         assert back.table.tolist() == rows and back.tree is None
         with pytest.raises(LookupError, match="no usable recorded shape"):
             back.lookup(16, 16, 16)
+
+
+def test_cutlass_fp16_split_k_cuts_at_64_where_k_is_a_multiple_of_64():
+    """cuBLAS's CUTLASS FP16 256x128 split-K kernel (fp16 -> float32) cuts K into slices of
+    ceil(K / split) rounded up to 8, but to 64 where K is a multiple of 64: the GPU's bits at
+    every training shape (seed 2 held out) whose slices differ between the two.  Thirty shapes
+    spread over the family missed it (the shipped walk cut at 8 everywhere); the evidence of all
+    of them picks it (cr.granule_evidence, cr.choose_granule)."""
+    rec = record("fp16-f32")
+    fam = "cutlass_75_tensorop_s1688gemm_f16_256x128_nn_align1+reduce"
+    walk = cr.Walk(8, 32, 8, "float32")
+    picks = [(i, d[1]) for i, d in _sampled(rec, lambda f, s, M, N, K: f == fam and s > 1)
+             if i not in HELD and cr.split_cut(rec["shapes"][i][2], d[1], 8)[1] != cr.split_cut(rec["shapes"][i][2], d[1], 64)[1]]
+    aligned = [p for p in picks if rec["shapes"][p[0]][2] % 64 == 0]
+    unaligned = [p for p in picks if rec["shapes"][p[0]][2] % 64][:len(aligned)]
+    assert len(aligned) >= 10
+    for group, right, wrong in ((aligned, 64, 8), (unaligned, 8, 64)):
+        for i, split in group:
+            M, N, K = rec["shapes"][i]
+            rows, cols, want = gpu_bits(rec, i)
+            assert np.array_equal(cr.emulate("fp16-f32", walk, split, M, N, K, rows, cols, right), want), (M, N, K)
+            assert not np.array_equal(cr.emulate("fp16-f32", walk, split, M, N, K, rows, cols, wrong), want)
+    evidence = cr.granule_evidence(rec, {fam: {"walk": walk.key()}}, exclude=set(HELD))
+    assert cr.choose_granule(walk, evidence[fam]) == cr.Walk(8, 32, 8, "float32", granule_aligned=64)
+    assert cr.Walk.from_key(cr.shipped()["families"]["fp16-f32"][fam]["walk"]).granule_for(4096) == 64
+
+
+def test_choose_granule_counts_every_shape_and_keeps_its_own_on_a_tie():
+    w = cr.Walk(8, 32, 8, "float32")
+    works = [(640, frozenset({64})), (1032, frozenset({8})), (1000, frozenset({8, 16}))]
+    assert cr.choose_granule(w, works) == cr.Walk(8, 32, 8, "float32", granule_aligned=64)
+    assert cr.choose_granule(w, [(1000, frozenset({8, 16}))]) == w  # 16 explains it too: a tie keeps 8
+    assert cr.choose_granule(w, []) == w
+
+
+def test_float16_output_borrows_the_float32_paths_walk():
+    """cuBLAS's wmma FP16 32x32 k64 kernel runs in the fp16 (float16 output) and fp16-f32 paths
+    alike; the rounded output hid its k-tile and granule (fitted on it alone: in order, granule
+    1), the float32 output shows them.  cr.borrow_walks takes the float32 path's walk where it
+    reproduces at least as many of the float16 samples (the GPU's bits), keeping the path's own
+    reduction, and leaves a walk that reproduces fewer."""
+    rec = record("fp16")
+    fam = "cutlass_75_wmma_tensorop_s161616gemm_f16_32x32_k64_nn_align1+reduce"
+    mine = {fam: {"walk": cr.Walk(16, None, 1, "float32", granule_aligned=64).key()}}
+    theirs = {fam: {"walk": cr.Walk(16, 64, 8, "float32", granule_aligned=64).key()}}
+    got = cr.borrow_walks(rec, mine, theirs, exclude=set(HELD))
+    assert got[fam]["walk"] == theirs[fam]["walk"]
+    b = got[fam]["borrowed"]
+    assert b["after"] >= b["before"] and b["after"] >= 0.9 * b["shapes"] > 0
+    wrong = {fam: {"walk": cr.Walk(1, None, 8, "float32").key()}}  # a float32 FMA chain: not this kernel
+    assert cr.borrow_walks(rec, mine, wrong, exclude=set(HELD))[fam]["walk"] == mine[fam]["walk"]
+    assert cr.SIBLINGS["fp16"] == "fp16-f32"
+
+
+def test_rewalk_moves_a_familys_rows_and_keeps_observed_granules():
+    old, new = cr.Walk(8, 32, 8, "float32"), cr.Walk(8, 32, 8, "float32", granule_aligned=64)
+    other = cr.Walk(16, 64, 8, "float32")
+    fams = ("famA@256x128/1x1", "famB@128x128/1x1")
+    table = np.array([[100, 200, 4096, 0, 4, 0, 0],   # famA, observed: matched at 8, the new walk cuts at 64
+                      [100, 300, 4096, 0, 4, 0, 0],   # famA, not observed: takes the new default
+                      [100, 400, 4000, 0, 4, 0, 0],   # famA, observed, K not a multiple of 64: same cut, nothing written
+                      [50, 60, 1000, 1, 1, 1, 0]], np.int64)
+    rule = cr.Rule("fp16-f32", (old.key(), other.key()), fams, table)
+    got = cr.rewalk(rule, {"famA": {"walk": new.key()}}, observed={(100, 200, 4096), (100, 400, 4000)})
+    assert got.walks[got.table[0, 3]] == new.key() and got.walks[got.table[3, 3]] == other.key()
+    assert got.table[:, 6].tolist() == [8, 0, 0, 0]
+    assert old.key() not in got.walks  # no row keeps it
+    assert got.lookup(100, 200, 4096)[2] == 8 and got.lookup(100, 300, 4096)[0].granule_for(4096) == 64
+
+
+def test_fit_path_of_a_rounded_output_takes_the_float32_paths_walks():
+    """``lowbit calibrate --sweep`` fits the float32-output path first and hands its families to
+    the float16 one (cr.fit_path ``sibling``): the wmma FP16 kernel's float16-output schedules
+    take the k-tile and granules the float32 outputs showed, and still reproduce their samples
+    (the GPU's bits)."""
+    rec = record("fp16")
+    fam = "cutlass_75_wmma_tensorop_s161616gemm_f16_32x32_k64_nn_align1+reduce"
+    idx = [i for i, d in _sampled(rec, lambda f, s, M, N, K: f == fam and s > 0) if i not in HELD][:24]
+    part = {"path": "fp16", "shapes": [rec["shapes"][i] for i in idx], "kernels": [rec["kernels"][i] for i in idx],
+            **{k: {str(j): rec[k][str(i)] for j, i in enumerate(idx)} for k in ("rows", "cols", "bits")}}
+    theirs = cr.Walk(16, 64, 8, "float32", granule_aligned=64)
+    got = cr.fit_path(part, set(), sibling={fam: {"walk": theirs.key()}})
+    assert got["families"][fam]["walk"] == theirs.key()
+    rule = cr.rule_from_dict("fp16", got["rule"])
+    assert set(rule.walks) == {theirs.key()}
+    ok = 0
+    for j, (M, N, K) in enumerate(part["shapes"]):
+        walk, split, g, how = rule.lookup(M, N, K)
+        assert how == "recorded"
+        ok += np.array_equal(cr.emulate("fp16", walk, split, M, N, K, *cr._samples(part, j)[:2], g), cr._samples(part, j)[2])
+    assert ok == len(idx)
+
+
+def test_uncertain_shapes_are_where_the_committee_of_trees_splits():
+    """Kernel A at M <= 100, kernel B above, recorded at M = 10, 20, ..., 200 (one N, K).  The
+    rule's tree cuts at M <= 100 (the largest M of A, CART's threshold); the committee's half
+    grown on M = 10, 30, ..., 190 cuts at 90, the other at 100: they disagree exactly at
+    M = 91..100.  uncertain_shapes returns those pool shapes, in the pool's order, never a
+    recorded or excluded one, at most ``count``."""
+    a, b = cr.Walk(16, 64, 8, "float32"), cr.Walk(8, 32, 8, "float32")
+    rows = [[m, 512, 4096, 0 if m <= 100 else 1, 1, 0 if m <= 100 else 1, 0] for m in range(10, 201, 10)]
+    rule = cr.Rule("bf16-f32", (a.key(), b.key()), ("famA@64x64/1x1", "famB@128x128/1x1"), np.array(rows, np.int64))
+    pool = [(m, 512, 4096) for m in range(300, 0, -1)] + [(95, 512, 4096), (95, 256, 4096)]
+    got = cr.uncertain_shapes(rule, pool, 100, exclude=[(97, 512, 4096)])
+    # 100: recorded, 97: excluded, the second 95 x 512 a repeat; no tree splits on N (one N recorded)
+    assert got == [(m, 512, 4096) for m in (99, 98, 96, 95, 94, 93, 92, 91)] + [(95, 256, 4096)]
+    assert cr.uncertain_shapes(rule, pool, 3) == [(99, 512, 4096), (98, 512, 4096), (97, 512, 4096)]
+    tiny = cr.Rule("bf16-f32", (a.key(),), ("famA@64x64/1x1",), np.array(rows[:2], np.int64))
+    with pytest.raises(LookupError, match="too few usable recorded shapes"):
+        cr.uncertain_shapes(tiny, pool, 10)

@@ -187,14 +187,16 @@ def split_cut(K: int, asked: int, granule: int, interleave: bool = False) -> tup
     return -(-K // per), per
 
 
-MAX_SPLIT = 128
 WAVES = 8
+MAX_SPLIT = WAVES * 132  # no cap below 8 waves of the H200's SMs: cuBLAS asks for 132 slices over
+#                          5 tiles (FP32 SIMT, 5 waves), 165 over 4, 264 over 1 (FP32 xmma FFMA);
+#                          a cap of 128 made 4 of FP32's seed-5 misses
 
 
 def capacity(geo: tuple, M: int, N: int, K: int, split: int, granule: int, sms: int,
              interleave: bool = False) -> int:
     """How many CTAs cuBLAS filled with a split-K launch: the smallest whole number of waves
-    of ``sms`` CTAs c·sms (c ≤ 8) for which min(c·sms // tiles, 128) slices give ``split``;
+    of ``sms`` CTAs c·sms (c ≤ 8) for which min(c·sms // tiles, MAX_SPLIT) slices give ``split``;
     0 where none does (the split was bounded by something else, e.g. K).  cuBLAS picks the
     split that fills whole waves of the GPU's SMs, as many waves as its cost model says:
     across shapes that number drifts slowly, the split itself does not."""
@@ -638,71 +640,156 @@ def fit(record: dict, *, pick: int = 10, exclude=(), log=None, majority: float =
     return regranule(record, {"families": families, "schedules": schedules})
 
 
-def regranule(record: dict, fitted: dict, most: int = 30) -> dict:
+def _cuts_by_granule(K: int, split: int) -> dict:
+    """{slice length: granules giving it} of the cuts of K into exactly ``split`` slices."""
+    cuts: dict = {}
+    for g in GRANULES:
+        per = split_cut(K, split, g)
+        if per[0] == split:
+            cuts.setdefault(per[1], []).append(g)
+    return cuts
+
+
+def granule_evidence(record: dict, families: dict, exclude=(), splits: dict | None = None) -> dict:
+    """What a record's samples say about each split-K family's granule: {family: [(K, the
+    granules that reproduce the shape)]} over every sampled shape of a family whose walk (in
+    ``families``) cuts contiguous slices, whose split is known (its launch's grid, or
+    ``splits[i]``) and whose slices differ by granule; shapes of ``exclude`` are not looked at."""
+    path, out = record["path"], {}
+    for i, (M, N, K) in enumerate(record["shapes"]):
+        if i in exclude or str(i) not in record["bits"]:
+            continue
+        d = describe(record["kernels"][i], M, N, K)
+        key = (families.get(d[0]) or {}).get("walk") if d else None
+        split = (splits or {}).get(i) or (d[1] if d else 0)
+        if not key or not split or split <= 1:
+            continue
+        walk = Walk.from_key(key)
+        cuts = _cuts_by_granule(K, split)
+        if walk.interleave or walk.plan or len(cuts) < 2:
+            continue
+        rows, cols, want = _samples(record, i)
+        ok = set()
+        for gs in cuts.values():
+            try:
+                if np.array_equal(emulate(path, walk, split, M, N, K, rows, cols, gs[0]), want):
+                    ok |= set(gs)
+            except ValueError:
+                pass
+        out.setdefault(d[0], []).append((K, frozenset(ok)))
+    return out
+
+
+def choose_granule(walk: Walk, works) -> Walk:
+    """``walk`` with the default granule (and the granule where K is a multiple of a larger
+    one, ``granule_aligned``) that reproduces most of ``works`` ([(K, granules that reproduce
+    the shape)], :func:`granule_evidence`); a tie keeps the walk's own."""
+    def score(g, ga):
+        return sum((ga if ga and K % ga == 0 else g) in ok for K, ok in works)
+
+    now = (walk.granule, walk.granule_aligned)
+    options = [(g, ga) for g in GRANULES for ga in (0,) + tuple(x for x in GRANULES if x > g)]
+    best = max(options, key=lambda o: (score(*o), o == now, o[1] == 0))
+    if score(*best) <= score(*now):
+        return walk
+    return Walk(walk.block, walk.k_tile, best[0], walk.reduce, walk.interleave, walk.plan, best[1])
+
+
+def regranule_families(families: dict, evidence: dict) -> dict:
+    """``families`` with each split-K family's walk granule chosen (:func:`choose_granule`) on
+    its :func:`granule_evidence` (gathered over any number of records: add the lists)."""
+    out = {f: dict(v) for f, v in families.items()}
+    for fam, works in sorted(evidence.items()):
+        key = (out.get(fam) or {}).get("walk")
+        if not key or not works:
+            continue
+        walk = Walk.from_key(key)
+        new = choose_granule(walk, works)
+        if new != walk:
+            before = sum(walk.granule_for(K) in ok for K, ok in works)
+            out[fam]["walk"] = new.key()
+            out[fam]["granules"] = {"picks": len(works), "before": before,
+                                    "after": sum(new.granule_for(K) in ok for K, ok in works)}
+    return out
+
+
+SIBLINGS = {"fp16": "fp16-f32", "fp16-rpr": "fp16-f32", "bf16": "bf16-f32", "bf16-rpr": "bf16-f32",
+            "fp8-fast-bf16": "fp8-fast", "fp8-slow-bf16": "fp8-slow"}  # a rounded output's float32 path
+
+
+def borrow_walks(record: dict, families: dict, sibling: dict, exclude=()) -> dict:
+    """``families`` of a path with a float16 or bfloat16 output, each taking the walk the same
+    kernel family was fitted with on the float32-output path (``sibling``: :data:`SIBLINGS`)
+    — all of it (block, k-tile, granules, slicing plan) but this path's own reduction of the
+    slices — where that reproduces
+    at least as many of the record's sampled shapes as its own.  A rounded output hides the
+    low bits that tell a k-tile residue or a granule apart (cuBLAS's fp16 wmma kernel fitted as
+    granule 1 in order, where float32 outputs show k-tile 64 and granule 8, 64 where K is a
+    multiple of it): the same kernel on the float32 path shows them."""
+    path, by = record["path"], {}
+    for i, (M, N, K) in enumerate(record["shapes"]):
+        if i in exclude or str(i) not in record["bits"]:
+            continue
+        d = describe(record["kernels"][i], M, N, K)
+        if d and d[1] and d[1] > 0:
+            by.setdefault(d[0], []).append(i)
+    out = {f: dict(v) for f, v in families.items()}
+    for fam, items in sorted(by.items()):
+        mine, theirs = (out.get(fam) or {}).get("walk"), (sibling.get(fam) or {}).get("walk")
+        if not mine or not theirs:
+            continue
+        a, b = Walk.from_key(mine), Walk.from_key(theirs)
+        b = Walk(b.block, b.k_tile, b.granule, a.reduce, b.interleave, b.plan, b.granule_aligned)
+        if a == b:
+            continue
+        count = [0, 0]
+        for i in items:
+            M, N, K = record["shapes"][i]
+            split = describe(record["kernels"][i], M, N, K)[1]
+            rows, cols, want = _samples(record, i)
+            for j, w in enumerate((a, b)):
+                try:
+                    count[j] += np.array_equal(emulate(path, w, split, M, N, K, rows, cols,
+                                                       w.granule_for(K) if split > 1 else None), want)
+                except ValueError:
+                    pass
+        if count[1] >= count[0]:
+            out[fam]["walk"] = b.key()
+            out[fam]["borrowed"] = {"from": theirs, "shapes": len(items), "before": count[0], "after": count[1]}
+    return out
+
+
+def regranule(record: dict, fitted: dict, most: int | None = None) -> dict:
     """Each split-K family's default granule made the one most of its sampled split shapes
-    show, counted on up to ``most`` shapes that tell granules apart (their slices differ by
-    granule): a shape is often reproduced by several granules (K = 24,576 in 11 slices of
-    2,236 or of 2,240 can look alike), so the first granule tried at fitting (128 bits of
-    operand) is kept by many shapes that a CUTLASS kernel in fact cuts at 32 (FP32 SIMT;
-    found at LLM shapes between recorded token counts, where the table holds no granule).  The
-    default serves shapes recorded without samples and predictions; a sampled shape keeps the
-    granule its outputs showed (written out where it was the old default)."""
-    path = record["path"]
+    show (:func:`granule_evidence`, :func:`choose_granule`; ``most``: look at only that many
+    shapes per family, spread over them): a shape is often reproduced by several granules (K =
+    24,576 in 11 slices of 2,236 or of 2,240 can look alike), so the first granule tried at
+    fitting (128 bits of operand) is kept by many shapes that a CUTLASS kernel in fact cuts at
+    32 (FP32 SIMT; found at LLM shapes between recorded token counts, where the table holds no
+    granule) — and 30 shapes spread over a family can miss the rule: cuBLAS's CUTLASS FP16
+    256×128 kernel cuts at 8, but at 64 where K is a multiple of 64 (14 of 194 training
+    shapes show it).  The default serves shapes recorded without samples and predictions; a
+    sampled shape keeps the granule its outputs showed (written out where it was the old
+    default)."""
     schedules = {str(k): list(v) for k, v in fitted["schedules"].items()}
-    families = {f: dict(v) for f, v in fitted["families"].items()}
-    fam_of, by_family = {}, {}
-    for k, (w, split, g) in schedules.items():
-        if not w:
+    families = fitted["families"]
+    splits = {int(k): v[1] for k, v in schedules.items() if v[0] and v[1]}
+    evidence = granule_evidence(record, families, exclude={i for i in range(len(record["shapes"]))
+                                                           if str(i) not in schedules}, splits=splits)
+    if most:
+        evidence = {f: w[:: max(1, len(w) // most)][:most] for f, w in evidence.items()}
+    new_families = regranule_families(families, evidence)
+    for k, sched in schedules.items():
+        if not sched[0]:
             continue
         M, N, K = record["shapes"][int(k)]
         d = describe(record["kernels"][int(k)], M, N, K)
-        if d is None:
-            continue
-        fam_of[k] = d[0]
-        cuts = {split_cut(K, split, g)[1] for g in GRANULES if split and split > 1 and split_cut(K, split, g)[0] == split}
-        if len(cuts) > 1 and k in record["bits"]:
-            by_family.setdefault(d[0], []).append(int(k))
-    for fam, items in sorted(by_family.items()):
-        key = (families.get(fam) or {}).get("walk")
-        if not key:
-            continue
-        walk = Walk.from_key(key)
-        if walk.interleave or walk.plan:
-            continue
-        picks = items[:: max(1, len(items) // most)][:most]
-        works = []  # per pick: (K, the granules that reproduce it)
-        for i in picks:
-            M, N, K = record["shapes"][i]
-            split = schedules[str(i)][1]
-            rows, cols, want = _samples(record, i)
-            ok = set()
-            for g in GRANULES:
-                if split_cut(K, split, g)[0] == split:
-                    try:
-                        if np.array_equal(emulate(path, walk, split, M, N, K, rows, cols, g), want):
-                            ok.add(g)
-                    except ValueError:
-                        pass
-            works.append((K, ok))
-
-        def score(g, ga):
-            return sum((ga if ga and K % ga == 0 else g) in ok for K, ok in works)
-
-        now = (walk.granule, walk.granule_aligned)
-        options = [(g, ga) for g in GRANULES for ga in (0,) + tuple(x for x in GRANULES if x > g)]
-        best = max(options, key=lambda o: (score(*o), o == now, o[1] == 0))
-        if score(*best) <= score(*now):
-            continue
-        new = Walk(walk.block, walk.k_tile, best[0], walk.reduce, walk.interleave, walk.plan, best[1])
-        families[fam]["walk"] = new.key()
-        families[fam]["granules"] = {"picks": len(works), "before": score(*now), "after": score(*best)}
-        for k, sched in schedules.items():
-            if sched[0] == key and fam_of.get(k) == fam:
-                sched[0] = new.key()
-                if sched[1] and sched[1] > 1:  # the granule its outputs showed, written out
-                    M, N, K = record["shapes"][int(k)]
-                    sched[2] = sched[2] or walk.granule_for(K)
-    return {"families": families, "schedules": schedules}
+        new = (new_families.get(d[0]) or {}).get("walk") if d else None
+        if new and new != sched[0] and sched[0] == (families.get(d[0]) or {}).get("walk"):
+            if sched[1] and sched[1] > 1:  # the granule its outputs showed, written out
+                sched[2] = sched[2] or Walk.from_key(sched[0]).granule_for(K)
+            sched[0] = new
+    return {"families": new_families, "schedules": schedules}
 
 
 # ---- the rule: recorded shapes -> (walk, split), a shape tree's kernel elsewhere -------------
@@ -892,6 +979,59 @@ def extend_rule(rule: Rule, record: dict, families: dict, exclude=()) -> Rule:
     return Rule(rule.path, tuple(walks), tuple(fams), table, rule.sms)
 
 
+def uncertain_shapes(rule: Rule, pool, count: int, exclude=()) -> list:
+    """Up to ``count`` shapes of ``pool`` (in its order) where the rule's kernel choice is least
+    settled: a committee of kernel trees — the rule's own and two grown on alternate rows of its
+    table (sorted by shape, so each half covers the whole space) — does not agree on the kernel
+    class (query by committee: Seung, Opper and Sompolinsky, *Query by committee*, COLT 1992).
+    Recording cuBLAS there puts new table rows on the trees' class boundaries, where a random
+    cover spends most of its shapes inside regions the table already settles.  ``exclude``:
+    shapes never to pick (held-out sets).  Shapes the table holds are never picked."""
+    use = np.flatnonzero(rule._usable)
+    if use.size < 4:
+        raise LookupError(f"{rule.path}: too few usable recorded shapes ({use.size}) for a committee of trees")
+    t = rule.table
+    order = use[np.lexsort((t[use, 2], t[use, 1], t[use, 0]))]
+    X = features(t[:, 0], t[:, 1], t[:, 2])
+    y = rule.kernel_class
+    members = [rule.kernel_tree] + [grow(X[order[h::2]], y[order[h::2]]) for h in (0, 1)]
+    skip = {tuple(int(v) for v in r) for r in t[:, :3]} | {tuple(s) for s in exclude}
+    cand = [tuple(int(v) for v in s) for s in pool]
+    cand = [s for s in dict.fromkeys(cand) if s not in skip]
+    if not cand:
+        return []
+    P = np.array(cand, np.int64)
+    votes = np.stack([m.predict(features(P[:, 0], P[:, 1], P[:, 2])) for m in members])
+    split = np.flatnonzero((votes != votes[0]).any(axis=0))
+    return [cand[i] for i in split[:count]]
+
+
+def rewalk(rule: Rule, families: dict, observed=()) -> Rule:
+    """``rule`` with each row taking the walk ``families`` now give its kernel family (rows of
+    a family they give no walk keep theirs); a split row of a shape in ``observed`` (M, N, K
+    whose samples showed its granule) keeps the granule it was matched with, written out where
+    the new walk's default differs.  The kernel tree is grown anew (its classes are walks and
+    tilings)."""
+    walks, table = list(rule.walks), rule.table.copy()
+    observed = set(observed)
+    for f, label in enumerate(rule.families):
+        key = (families.get(label.split("@")[0]) or {}).get("walk")
+        if not key:
+            continue
+        new = Walk.from_key(key)
+        for j in np.flatnonzero(table[:, 5] == f):
+            M, N, K, w, split, _, g = (int(v) for v in table[j])
+            if w >= 0 and split > 1 and not g and (M, N, K) in observed:
+                old = Walk.from_key(walks[w]).granule_for(K)
+                table[j, 6] = old if old != new.granule_for(K) else 0
+        table[table[:, 5] == f, 3] = _index(walks, key)
+    used = sorted(set(table[:, 3].tolist()) - {-1})
+    remap = np.full(len(walks) + 1, -1, np.int64)
+    remap[used] = np.arange(len(used))
+    table[:, 3] = remap[table[:, 3]]
+    return Rule(rule.path, tuple(walks[w] for w in used), rule.families, table, rule.sms)
+
+
 def rule_to_dict(rule: Rule) -> dict:
     """A rule as JSON: its table sorted by (M, N, K) (stable: rows of one shape keep their order)
     column by column, base64 — M as its steps from the row before, M, N and K as little-endian
@@ -1034,9 +1174,20 @@ def write(doc: dict, dest: Path) -> Path:
     return dest
 
 
-def fit_path(record: dict, held: set, log=None, sms: int = PERSISTENT_CTAS) -> dict:
-    """Fit one recorded path with ``held`` shape indices held out; measure them."""
+def fit_path(record: dict, held: set, log=None, sms: int = PERSISTENT_CTAS, sibling: dict | None = None) -> dict:
+    """Fit one recorded path with ``held`` shape indices held out; measure them.  ``sibling``:
+    the families fitted on the same kernels' float32 output (:data:`SIBLINGS`), whose walks a
+    rounded output's families take where they reproduce as much (:func:`borrow_walks`)."""
     fitted = fit(record, exclude=held, log=log)
+    if sibling:
+        families = borrow_walks(record, fitted["families"], sibling, exclude=held)
+        schedules = {}
+        for k, sched in fitted["schedules"].items():
+            M, N, K = record["shapes"][int(k)]
+            d = describe(record["kernels"][int(k)], M, N, K)
+            new = (families.get(d[0]) or {}).get("walk") if d and sched[0] else None
+            schedules[k] = [new or sched[0], *sched[1:]]
+        fitted = {"families": families, "schedules": schedules}
     rule = build_rule(record, fitted, sms)
     return {"rule": rule_to_dict(rule), "families": fitted["families"],
             "held_out": held_out(record, rule, sorted(held), fitted)}
@@ -1061,13 +1212,15 @@ def calibrate_sweep(paths, shapes=None, held_out_shapes=None, log=print) -> Path
     dest = cache_dir().parent / "cublas" / f"{_slug(info['gpu'])}.json.gz"
     old = read(dest) if dest.exists() else None
     fits = {}
-    for p in paths:
+    for p in sorted(paths, key=lambda p: p in SIBLINGS):  # float32 outputs first: the others borrow their walks
         sweep._check_path(p)
         if shapes is None:
             every = sweep.grid_shapes() + sweep.random_shapes(1, 2000) + sweep.llm_shapes()
             held = list(held_out_shapes if held_out_shapes is not None else sweep.random_shapes(2, 400))
             rec = sweep.record(p, every + held, outputs=True, log=log)
-            fits[p] = fit_path(rec, set(range(len(every), len(every) + len(held))), sms=info.get("sms", PERSISTENT_CTAS))
+            sibling = (fits.get(SIBLINGS.get(p)) or {}).get("families")
+            fits[p] = fit_path(rec, set(range(len(every), len(every) + len(held))), sms=info.get("sms", PERSISTENT_CTAS),
+                               sibling=sibling)
             h = fits[p]["held_out"]
             log(f"{p}: held-out shapes reproduced {h['predicted']}/{h['shapes']}")
             continue

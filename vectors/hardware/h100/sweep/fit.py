@@ -3,10 +3,15 @@
 PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py RECORDS OUT [PATH ...]   (OUT/<path>.fit.json)
 PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py --assemble RECORDS OUT   (the package data)
 PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py --family-shapes RECORDS OUT   (run7.py's shapes)
+PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py --remeasure RECORDS OUT PATH ...   (the held-out sets
+    measured again with OUT's rules, after a change to the lookup alone)
+PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py --run10-shapes RECORDS   (run10.py's: families without a walk,
+    and the active cover where the shipped kernel trees disagree)
 PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py --refresh RECORDS OUT [PATH ...]   (the shipped rule's
-    walks as they are, its table extended by the covers recorded since (COVERS: rows taking their
-    kernel family's walk, no held-out shape), its kernel trees grown and every held-out set
-    measured again: OUT/<path>.fit.json for --assemble)
+    walks regranuled on every training shape and, for a float16/bfloat16 output, borrowed from
+    the float32 path refreshed before it (name those first), its table extended by the covers
+    recorded since (COVERS: rows taking their kernel family's walk, no held-out shape), its
+    kernel trees grown and every held-out set measured again: OUT/<path>.fit.json for --assemble)
 
 RECORDS holds run.py's <path>.json.gz + meta.json (grid, 2000 random, LLM shapes, with output
 samples) and run2.py's <path>.dense.json.gz + meta2.json (24,000 random shapes, kernels only).
@@ -60,24 +65,32 @@ def relabel(rule, *records):
     return cr.Rule(rule.path, rule.walks, tuple(fams), table)
 
 
-def family_shapes(records: Path, fits: Path, per_family: int = 24) -> dict:
+def family_shapes(records: Path, fits: Path | None, per_family: int = 24,
+                  suffixes=("dense", "dense2", "dense3", "llm", "seed4", "seed5")) -> dict:
     """Per path, up to ``per_family`` recorded shapes (spread over each family's sorted shapes) of
-    every kernel family the fits in ``fits`` have no entry for — met only by kernels-only covers —
-    for run7.py to record with output samples."""
+    every kernel family without a walk in the fits in ``fits`` (None: the shipped rule's) — met
+    only by kernels-only covers, or fitted on too few samples — for run7.py / run10.py to record
+    with output samples.  run7.py's list (family_shapes.json) was drawn from ``suffixes`` as
+    they default, held-out seeds 4 and 5 included; run10.py's (family_shapes2.json) from the
+    kernels-only covers alone."""
     import numpy as np
 
     out = {}
-    for fit in sorted(fits.glob("*.fit.json")):
-        d = json.loads(fit.read_text())
-        path, fams, by = d["path"], d["families"], {}
-        for suffix in ("dense", "dense2", "dense3", "llm", "seed4", "seed5"):
+    if fits is None:
+        doc = cr.shipped()
+        known = {p: doc["families"][p] for p in doc["rules"]}
+    else:
+        known = {d["path"]: d["families"] for d in (json.loads(f.read_text()) for f in sorted(fits.glob("*.fit.json")))}
+    for path, fams in sorted(known.items()):
+        by = {}
+        for suffix in suffixes:
             f = records / f"{path}.{suffix}.json.gz"
             if not f.exists():
                 continue
             r = cr.load_record(f)
             for i, (M, N, K) in enumerate(r["shapes"]):
                 dd = cr.describe(r["kernels"][i], M, N, K)
-                if dd and dd[0] not in fams:
+                if dd and not (fams.get(dd[0]) or {}).get("walk"):
                     by.setdefault(dd[0], set()).add((M, N, K))
         shapes = set()
         for fam, ss in sorted(by.items()):
@@ -87,11 +100,57 @@ def family_shapes(records: Path, fits: Path, per_family: int = 24) -> dict:
     return out
 
 
+HELD_LISTS = (("random", 2, 400), ("random", 3, 400), ("random", 4, 800), ("random", 5, 800), ("random", 6, 800),
+              ("random", 7, 40), ("llm", 11, 400))  # every held-out set and predict_check.py's shapes
+
+
+def held_lists() -> set:
+    """Every shape of HELD_LISTS."""
+    from lowbit.mac import sweep
+
+    held = set()
+    for kind, seed, n in HELD_LISTS:
+        held |= {tuple(x) for x in (sweep.random_shapes(seed, n) if kind == "random" else sweep.llm_random_shapes(seed, n))}
+    return held
+
+
+def active_shapes(per_path: int = 40000, pool: int = 200000) -> dict:
+    """run10.py's active cover: per float path, ``per_path`` shapes where the shipped rule's
+    kernel trees disagree (cr.uncertain_shapes), half from a pool of random_shapes(12, pool)
+    (users' shapes, as the held-out sets), half from dense_shapes(13, pool) (decode and prefill
+    too); no held-out shape."""
+    from lowbit.mac import sweep
+
+    held = held_lists()
+    doc = cr.shipped()
+    out = {}
+    for path in sweep.FLOAT_PATHS:
+        rule = doc["rules"][path]
+        part = cr.uncertain_shapes(rule, sweep.random_shapes(12, pool), per_path // 2, exclude=held)
+        rest = cr.uncertain_shapes(rule, sweep.dense_shapes(13, pool), per_path, exclude=held | set(part))
+        out[path] = [list(s) for s in part + rest[:per_path - len(part)]]
+    return out
+
+
 def main():
     if sys.argv[1] == "--family-shapes":  # RECORDS FITS: writes family_shapes.json beside this file
         doc = family_shapes(Path(sys.argv[2]), Path(sys.argv[3]))
         (Path(__file__).resolve().parent / "family_shapes.json").write_text(json.dumps(doc, separators=(",", ":")) + "\n")
         print({p: len(v) for p, v in doc.items()})
+        return
+    if sys.argv[1] == "--run10-shapes":  # RECORDS: family_shapes2.json and active_shapes.json.gz for run10.py
+        import gzip
+
+        here = Path(__file__).resolve().parent
+        doc = family_shapes(Path(sys.argv[2]), None, suffixes=("dense", "dense2", "dense3", "dense4", "dense5", "llm"))
+        held = held_lists()
+        doc = {p: [s for s in v if tuple(s) not in held] for p, v in doc.items()}
+        (here / "family_shapes2.json").write_text(json.dumps(doc, separators=(",", ":")) + "\n")
+        print({p: len(v) for p, v in doc.items()})
+        act = active_shapes()
+        with gzip.GzipFile(here / "active_shapes.json.gz", "wb", mtime=0) as f:
+            f.write((json.dumps(act, separators=(",", ":")) + "\n").encode())
+        print({p: len(v) for p, v in act.items()})
         return
     if sys.argv[1] == "--refresh":
         records, out = Path(sys.argv[2]), Path(sys.argv[3])
@@ -99,9 +158,20 @@ def main():
         doc = cr.read(cr.SHIPPED / "nvidia-h200.json.gz")
         for path in sys.argv[4:] or sorted(doc["rules"]):
             t = time.time()
-            d = refresh(records, doc, path)
+            d = refresh(records, doc, path, out)
             d["seconds"] = round(time.time() - t, 1)
             (out / f"{path}.fit.json").write_text(json.dumps(d) + "\n")
+            report(path, d)
+        return
+    if sys.argv[1] == "--remeasure":  # RECORDS OUT PATH...: the held-out sets measured again with OUT's rules
+        records, out = Path(sys.argv[2]), Path(sys.argv[3])
+        for path in sys.argv[4:]:
+            t = time.time()
+            f = out / f"{path}.fit.json"
+            d = json.loads(f.read_text())
+            d.update(measure(cr.rule_from_dict(path, d["rule"]), held_sets(records, path), d["families"]))
+            d["seconds"] = round(time.time() - t, 1)
+            f.write_text(json.dumps(d) + "\n")
             report(path, d)
         return
     if sys.argv[1] == "--assemble":
@@ -206,13 +276,56 @@ def measure(rule, sets: dict, families: dict) -> dict:
     return {key: cr.held_out(rec, rule, indices, {"families": families}) for key, (rec, indices) in sets.items()}
 
 
-def refresh(records: Path, doc: dict, path: str) -> dict:
-    """A shipped path as a .fit.json: its walks unchanged, its table extended by any cover of
-    COVERS it lacks (extend_by_covers), its kernel tree grown by this lowbit
-    (cr.Rule.kernel_tree), every held-out set measured again with it."""
-    rule = doc["rules"][path]
-    rule = cr.Rule(rule.path, rule.walks, rule.families, rule.table, rule.sms)  # no stored tree: grow it
-    families = doc["families"][path]
+def training(records: Path, path: str) -> list:
+    """[(record, indices held out of it)] of the records with output samples that the walks are
+    fitted on: run.py's (seed 2 held out), run7.py's and run10.py's families and run5.py's LLM layers (their
+    held-out token counts left out)."""
+    out = [(cr.load_record(records / f"{path}.json.gz"),
+            set(range(*json.loads((records / "meta.json").read_text())["sets"]["held_out"])))]
+    for name in ("families", "families2"):
+        if (records / f"{path}.{name}.json.gz").exists():
+            out.append((cr.load_record(records / f"{path}.{name}.json.gz"), set()))
+    if (records / f"{path}.llm.json.gz").exists() and (records / "meta5.json").exists():
+        held = json.loads((records / "meta5.json").read_text())["sets"]["llm_held_out"]
+        out.append((cr.load_record(records / f"{path}.llm.json.gz"), set(range(*held))))
+    return out
+
+
+def rewalked(records: Path, path: str, families: dict, sibling: dict | None) -> tuple:
+    """(families, shapes observed): walks fitted for families that had none where a training
+    record now samples them (run10.py's families2), the walks regranuled on every training shape that tells
+    granules apart (cr.granule_evidence), then, for a float16/bfloat16 output, the float32
+    path's walks where they reproduce as much (cr.borrow_walks); the observed shapes are the
+    sampled training ones (their table rows keep the granule they showed)."""
+    train = training(records, path)
+    families = dict(families)
+    for rec, held in train:  # families no sampled record fitted before (run10.py's families2)
+        add = cr.fit(rec, exclude=held | unknown_free(rec, families))["families"]
+        families.update({f: v for f, v in add.items() if v["walk"] and not (families.get(f) or {}).get("walk")})
+    evidence: dict = {}
+    for rec, held in train:
+        for fam, works in cr.granule_evidence(rec, families, exclude=held).items():
+            evidence.setdefault(fam, []).extend(works)
+    families = cr.regranule_families(families, evidence)
+    if sibling is not None:
+        for rec, held in train:
+            families = cr.borrow_walks(rec, families, sibling, exclude=held)
+    observed = {tuple(rec["shapes"][int(k)]) for rec, held in train for k in rec["bits"] if int(k) not in held}
+    return families, observed
+
+
+def refresh(records: Path, doc: dict, path: str, out: Path) -> dict:
+    """A shipped path as a .fit.json: its walks regranuled and borrowed (rewalked(); the
+    sibling float32 path's from OUT/<sibling>.fit.json where refreshed first, else the shipped
+    ones), its table extended by any cover of COVERS it lacks (extend_by_covers), its kernel
+    tree grown by this lowbit (cr.Rule.kernel_tree), every held-out set measured again with it."""
+    sib = cr.SIBLINGS.get(path)
+    sibling = None
+    if sib:
+        f = out / f"{sib}.fit.json"
+        sibling = json.loads(f.read_text())["families"] if f.exists() else doc["families"][sib]
+    families, observed = rewalked(records, path, doc["families"][path], sibling)
+    rule = cr.rewalk(doc["rules"][path], families, observed)
     sets = held_sets(records, path)
     rule = extend_by_covers(rule, records, path, families, held_shapes(sets))
     return {"path": path, "families": families, "rule": cr.rule_to_dict(rule), **measure(rule, sets, families)}
@@ -221,7 +334,7 @@ def refresh(records: Path, doc: dict, path: str) -> dict:
 SETS = ("held_out", "fresh_held_out", "untouched_held_out", "untouched_held_out_5", "untouched_held_out_6",
         "llm_held_out")
 UNTOUCHED = (("untouched_held_out", "seed4"), ("untouched_held_out_5", "seed5"), ("untouched_held_out_6", "seed6"))
-COVERS = ("dense2", "dense3", "llm", "families", "dense4", "dense5")  # kernels-only covers after run2.py's
+COVERS = ("dense2", "dense3", "llm", "families", "dense4", "dense5", "families2", "active")  # covers after run2.py's
 
 
 def unknown_free(record, families) -> set:
