@@ -805,3 +805,22 @@ def test_uncertain_shapes_are_where_the_committee_of_trees_splits():
     tiny = cr.Rule("bf16-f32", (a.key(),), ("famA@64x64/1x1",), np.array(rows[:2], np.int64))
     with pytest.raises(LookupError, match="too few usable recorded shapes"):
         cr.uncertain_shapes(tiny, pool, 10)
+
+
+def test_borrowed_walks_are_the_float32_paths_but_for_the_reduction():
+    """Every family of the shipped rule that took its float32 path's walk (cr.borrow_walks) has
+    that walk whole — block, k-tile, granules, slicing plan — with its own path's reduction, and
+    reproduced at least as many of its samples as the walk it replaced."""
+    fams = cr.shipped()["families"]
+    seen = 0
+    for path, sib in cr.SIBLINGS.items():
+        for fam, v in fams[path].items():
+            if "borrowed" not in v:
+                continue
+            seen += 1
+            mine, theirs = cr.Walk.from_key(v["walk"]), cr.Walk.from_key(v["borrowed"]["from"])
+            assert v["borrowed"]["from"] == fams[sib][fam]["walk"]
+            assert mine == cr.Walk(theirs.block, theirs.k_tile, theirs.granule, mine.reduce, theirs.interleave,
+                                   theirs.plan, theirs.granule_aligned), (path, fam)
+            assert v["borrowed"]["after"] >= v["borrowed"]["before"]
+    assert seen >= 50
