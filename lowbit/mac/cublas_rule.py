@@ -732,7 +732,7 @@ def borrow_walks(record: dict, families: dict, sibling: dict, exclude=()) -> dic
             continue
         d = describe(record["kernels"][i], M, N, K)
         if d and d[1] and d[1] > 0:
-            by.setdefault(d[0], []).append(i)
+            by.setdefault(d[0], []).append((i, d[1]))
     out = {f: dict(v) for f, v in families.items()}
     for fam, items in sorted(by.items()):
         mine, theirs = (out.get(fam) or {}).get("walk"), (sibling.get(fam) or {}).get("walk")
@@ -743,9 +743,8 @@ def borrow_walks(record: dict, families: dict, sibling: dict, exclude=()) -> dic
         if a == b:
             continue
         count = [0, 0]
-        for i in items:
+        for i, split in items:
             M, N, K = record["shapes"][i]
-            split = describe(record["kernels"][i], M, N, K)[1]
             rows, cols, want = _samples(record, i)
             for j, w in enumerate((a, b)):
                 try:
@@ -1018,13 +1017,13 @@ def rewalk(rule: Rule, families: dict, observed=()) -> Rule:
         key = (families.get(label.split("@")[0]) or {}).get("walk")
         if not key:
             continue
-        new = Walk.from_key(key)
-        for j in np.flatnonzero(table[:, 5] == f):
+        new, rows = Walk.from_key(key), np.flatnonzero(table[:, 5] == f)
+        for j in rows:
             M, N, K, w, split, _, g = (int(v) for v in table[j])
             if w >= 0 and split > 1 and not g and (M, N, K) in observed:
                 old = Walk.from_key(walks[w]).granule_for(K)
                 table[j, 6] = old if old != new.granule_for(K) else 0
-        table[table[:, 5] == f, 3] = _index(walks, key)
+        table[rows, 3] = _index(walks, key)
     used = sorted(set(table[:, 3].tolist()) - {-1})
     remap = np.full(len(walks) + 1, -1, np.int64)
     remap[used] = np.arange(len(used))

@@ -208,10 +208,8 @@ def main():
         else:
             fitted = cr.fit(rec, exclude=held)
         families = dict(fitted["families"])
-        for name, more in extra.items():  # families the sampled sweep never met (or left without a walk)
-            exclude = llm_held if name == "llm" else set()
-            add = cr.fit(more, exclude=exclude | unknown_free(more, families))["families"]
-            families.update({f: v for f, v in add.items() if v["walk"] and not (families.get(f) or {}).get("walk")})
+        # families the sampled sweep never met (or left without a walk)
+        families = add_walks(families, [(more, llm_held if name == "llm" else set()) for name, more in extra.items()])
         fitted = dict(fitted, families=families)
         base = cr.build_rule(rec, fitted) if fitted["schedules"] else relabel(cr.rule_from_dict(path, d["rule"]), rec, dense)
         base = cr.Rule(path, base.walks, base.families, base.table[base.table[:, 0] > 0])
@@ -276,32 +274,39 @@ def measure(rule, sets: dict, families: dict) -> dict:
     return {key: cr.held_out(rec, rule, indices, {"families": families}) for key, (rec, indices) in sets.items()}
 
 
-def training(records: Path, path: str) -> list:
-    """[(record, indices held out of it)] of the records with output samples that the walks are
-    fitted on: run.py's (seed 2 held out), run7.py's and run10.py's families and run5.py's LLM layers (their
-    held-out token counts left out)."""
-    out = [(cr.load_record(records / f"{path}.json.gz"),
-            set(range(*json.loads((records / "meta.json").read_text())["sets"]["held_out"])))]
+def training(records: Path, path: str, sets: dict) -> dict:
+    """{suffix: (record, indices held out of it)} of the records with output samples that the
+    walks are fitted on: run.py's ("", seed 2 held out), run7.py's and run10.py's families and
+    run5.py's LLM layers (their held-out token counts left out); run.py's and the LLM record as
+    ``sets`` (held_sets) read them."""
+    out = {"": (sets["held_out"][0], set(sets["held_out"][1]))}
     for name in ("families", "families2"):
         if (records / f"{path}.{name}.json.gz").exists():
-            out.append((cr.load_record(records / f"{path}.{name}.json.gz"), set()))
-    if (records / f"{path}.llm.json.gz").exists() and (records / "meta5.json").exists():
-        held = json.loads((records / "meta5.json").read_text())["sets"]["llm_held_out"]
-        out.append((cr.load_record(records / f"{path}.llm.json.gz"), set(range(*held))))
+            out[name] = (cr.load_record(records / f"{path}.{name}.json.gz"), set())
+    if "llm_held_out" in sets:
+        out["llm"] = (sets["llm_held_out"][0], set(sets["llm_held_out"][1]))
     return out
 
 
-def rewalked(records: Path, path: str, families: dict, sibling: dict | None) -> tuple:
-    """(families, shapes observed): walks fitted for families that had none where a training
-    record now samples them (run10.py's families2), the walks regranuled on every training shape that tells
-    granules apart (cr.granule_evidence), then, for a float16/bfloat16 output, the float32
-    path's walks where they reproduce as much (cr.borrow_walks); the observed shapes are the
-    sampled training ones (their table rows keep the granule they showed)."""
-    train = training(records, path)
+def add_walks(families: dict, sampled) -> dict:
+    """``families`` with a walk fitted (cr.fit) for each family that has none where one of the
+    ``sampled`` [(record, indices held out of it)] samples it."""
     families = dict(families)
-    for rec, held in train:  # families no sampled record fitted before (run10.py's families2)
-        add = cr.fit(rec, exclude=held | unknown_free(rec, families))["families"]
+    for rec, held in sampled:
+        add = cr.fit(rec, exclude=set(held) | unknown_free(rec, families))["families"]
         families.update({f: v for f, v in add.items() if v["walk"] and not (families.get(f) or {}).get("walk")})
+    return families
+
+
+def rewalked(train: list, families: dict, sibling: dict | None) -> tuple:
+    """(families, shapes observed) on the ``train`` [(record, held-out indices)] (training()'s
+    values): walks fitted for
+    families that had none where a training record now samples them (run10.py's families2,
+    add_walks), the walks regranuled on every training shape that tells granules apart
+    (cr.granule_evidence), then, for a float16/bfloat16 output, the float32 path's walks where
+    they reproduce as much (cr.borrow_walks); the observed shapes are the sampled training ones
+    (their table rows keep the granule they showed)."""
+    families = add_walks(families, train)
     evidence: dict = {}
     for rec, held in train:
         for fam, works in cr.granule_evidence(rec, families, exclude=held).items():
@@ -318,16 +323,19 @@ def refresh(records: Path, doc: dict, path: str, out: Path) -> dict:
     """A shipped path as a .fit.json: its walks regranuled and borrowed (rewalked(); the
     sibling float32 path's from OUT/<sibling>.fit.json where refreshed first, else the shipped
     ones), its table extended by any cover of COVERS it lacks (extend_by_covers), its kernel
-    tree grown by this lowbit (cr.Rule.kernel_tree), every held-out set measured again with it."""
+    tree grown by this lowbit (cr.Rule.kernel_tree), every held-out set measured again with it.
+    Each record is read once."""
     sib = cr.SIBLINGS.get(path)
     sibling = None
     if sib:
         f = out / f"{sib}.fit.json"
         sibling = json.loads(f.read_text())["families"] if f.exists() else doc["families"][sib]
-    families, observed = rewalked(records, path, doc["families"][path], sibling)
-    rule = cr.rewalk(doc["rules"][path], families, observed)
     sets = held_sets(records, path)
-    rule = extend_by_covers(rule, records, path, families, held_shapes(sets))
+    train = training(records, path, sets)
+    families, observed = rewalked(list(train.values()), doc["families"][path], sibling)
+    rule = cr.rewalk(doc["rules"][path], families, observed)
+    loaded = {name: rec for name, (rec, _) in train.items() if name}
+    rule = extend_by_covers(rule, records, path, families, held_shapes(sets), loaded=loaded)
     return {"path": path, "families": families, "rule": cr.rule_to_dict(rule), **measure(rule, sets, families)}
 
 
