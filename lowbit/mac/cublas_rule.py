@@ -1162,7 +1162,8 @@ def document(gpu: dict, fits: dict) -> dict:
             "held_out": {p: f["held_out"] for p, f in sorted(fits.items())},
             "fresh_held_out": {p: f["fresh_held_out"] for p, f in sorted(fits.items()) if "fresh_held_out" in f},
             **{key: {p: f[key] for p, f in sorted(fits.items()) if key in f}
-               for key in ("untouched_held_out", "untouched_held_out_5", "untouched_held_out_6", "llm_held_out")}}
+               for key in ("untouched_held_out", "untouched_held_out_5", "untouched_held_out_6",
+                           "untouched_held_out_8", "llm_held_out")}}
 
 
 def write(doc: dict, dest: Path) -> Path:
