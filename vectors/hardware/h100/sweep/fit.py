@@ -156,35 +156,13 @@ def main():
             f.write((json.dumps(act, separators=(",", ":")) + "\n").encode())
         print({p: len(v) for p, v in act.items()})
         return
-    if sys.argv[1] == "--refresh":
+    if sys.argv[1] in ("--refresh", "--extend"):
         records, out = Path(sys.argv[2]), Path(sys.argv[3])
         out.mkdir(parents=True, exist_ok=True)
         doc = cr.read(cr.SHIPPED / "nvidia-h200.json.gz")
         for path in sys.argv[4:] or sorted(doc["rules"]):
             t = time.time()
-            d = refresh(records, doc, path, out)
-            d["seconds"] = round(time.time() - t, 1)
-            (out / f"{path}.fit.json").write_text(json.dumps(d) + "\n")
-            report(path, d)
-        return
-    if sys.argv[1] == "--extend":  # RECORDS OUT [PATH ...]: the shipped rule, its walks as they are, its
-        #                              table extended by the covers it lacks, its tree regrown, measured
-        import numpy as np
-
-        records, out = Path(sys.argv[2]), Path(sys.argv[3])
-        out.mkdir(parents=True, exist_ok=True)
-        doc = cr.read(cr.SHIPPED / "nvidia-h200.json.gz")
-        for path in sys.argv[4:] or sorted(doc["rules"]):
-            t = time.time()
-            sets = held_sets(records, path)
-            families = doc["families"][path]
-            held = held_shapes(sets)
-            rule = extend_by_covers(doc["rules"][path], records, path, families, held)
-            # rows of a held-out set recorded after the rule (seed 8 in earlier covers) leave the
-            # table: a held-out shape is a prediction; the tree is grown on what remains
-            keep = np.array([tuple(r) not in held for r in rule.table[:, :3].tolist()], bool)
-            rule = cr.Rule(rule.path, rule.walks, rule.families, rule.table[keep], rule.sms)
-            d = {"path": path, "families": families, "rule": cr.rule_to_dict(rule), **measure(rule, sets, families)}
+            d = (refresh if sys.argv[1] == "--refresh" else extend)(records, doc, path, out)
             d["seconds"] = round(time.time() - t, 1)
             (out / f"{path}.fit.json").write_text(json.dumps(d) + "\n")
             report(path, d)
@@ -285,7 +263,14 @@ def held_shapes(sets: dict) -> set:
 
 def extend_by_covers(rule, records: Path, path: str, families: dict, heldout: set, loaded=None):
     """``rule`` with every kernels-only cover of COVERS recorded for ``path`` added, each shape
-    taking its kernel family's walk; no shape of ``heldout`` enters."""
+    taking its kernel family's walk; no shape of ``heldout`` enters, and rows of ``rule`` at a
+    shape of ``heldout`` leave (a held-out set recorded after the rule's covers, seed 8, met 15
+    of their shapes per float path): a held-out shape is always a prediction."""
+    import numpy as np
+
+    keep = np.array([tuple(r) not in heldout for r in rule.table[:, :3].tolist()], bool)
+    if not keep.all():
+        rule = cr.Rule(rule.path, rule.walks, rule.families, rule.table[keep], rule.sms)
     for cover in COVERS:
         f = records / f"{path}.{cover}.json.gz"
         if f.exists():
@@ -362,6 +347,17 @@ def refresh(records: Path, doc: dict, path: str, out: Path) -> dict:
     rule = cr.rewalk(doc["rules"][path], families, observed)
     loaded = {name: rec for name, (rec, _) in train.items() if name}
     rule = extend_by_covers(rule, records, path, families, held_shapes(sets), loaded=loaded)
+    return {"path": path, "families": families, "rule": cr.rule_to_dict(rule), **measure(rule, sets, families)}
+
+
+def extend(records: Path, doc: dict, path: str, out: Path) -> dict:
+    """A shipped path as a .fit.json with its walks as they are: its table extended by the covers
+    of COVERS it lacks (extend_by_covers: held-out shapes out), its kernel tree grown on that
+    table, every held-out set measured again with it."""
+    sets = held_sets(records, path)
+    families = doc["families"][path]
+    rule = extend_by_covers(doc["rules"][path], records, path, families, held_shapes(sets))
+    rule = cr.Rule(rule.path, rule.walks, rule.families, rule.table, rule.sms)  # the tree grown, not the file's
     return {"path": path, "families": families, "rule": cr.rule_to_dict(rule), **measure(rule, sets, families)}
 
 

@@ -1,6 +1,6 @@
 """Eleventh sweep: a new untouched held-out set, and a random cover as large as the tables' others.
 
-PYTHONPATH=. python vectors/hardware/h100/sweep/run11.py OUTDIR seed8|dense6 [PATH ...] [--part I/N]
+PYTHONPATH=. python vectors/hardware/h100/sweep/run11.py OUTDIR seed8|dense6 [PATH ...]
 * seed8: random_shapes(8, 800) with output samples for all fourteen paths (``<path>.seed8.json.gz``,
   meta14.json), recorded after stop 22's rule was shipped and before anything of this session was
   measured on it: stop 22's changes were chosen reading seed 6's misses, so seed 6 no longer
@@ -9,8 +9,6 @@ PYTHONPATH=. python vectors/hardware/h100/sweep/run11.py OUTDIR seed8|dense6 [PA
   meta15-<path>.json; the nine float paths): table rows drawn as users' shapes are (the held-out
   sets' distribution). On stop 22's table, half the rows gave bf16 -> float32 seed 6 686 of 800
   and all of them 701; FP32 707 -> 729: about 1.5 % per doubling of the table.
-  ``--part I/N`` records the I-th of N consecutive slices of the shapes (a device call lasts at
-  most ten minutes), written as ``<path>.dense6-I.json.gz``; fit.py reads the parts in order.
 """
 import sys
 
@@ -18,25 +16,15 @@ from lowbit.mac import cublas_rule, sweep
 
 
 def main():
-    out, what, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
-    part = None
-    if "--part" in rest:
-        j = rest.index("--part")
-        part = tuple(int(v) for v in rest[j + 1].split("/"))
-        rest = rest[:j] + rest[j + 2:]
+    out, what, paths = sys.argv[1], sys.argv[2], sys.argv[3:]
     log = lambda s: print(s, flush=True)  # noqa: E731
     if what == "seed8":
-        cublas_rule.record_sets(out, {"untouched_held_out_8": sweep.random_shapes(8, 800)}, rest or sweep.PATHS,
+        cublas_rule.record_sets(out, {"untouched_held_out_8": sweep.random_shapes(8, 800)}, paths or sweep.PATHS,
                                 meta="meta14.json", suffix=".seed8", chunk=400, log=log)
         return
     shapes = sweep.random_shapes(14, 120000)
-    suffix = ".dense6"
-    if part:
-        i, n = part
-        size = -(-len(shapes) // n)
-        shapes, suffix = shapes[(i - 1) * size:i * size], f".dense6-{i}"
-    for p in rest or sweep.FLOAT_PATHS:
-        cublas_rule.record_sets(out, {"dense6": shapes}, [p], meta=f"meta15-{p}{suffix[7:]}.json", suffix=suffix,
+    for p in paths or sweep.FLOAT_PATHS:
+        cublas_rule.record_sets(out, {"dense6": shapes}, [p], meta=f"meta15-{p}.json", suffix=".dense6",
                                 sampled=lambda name, j: False, chunk=2000, log=log)
 
 
