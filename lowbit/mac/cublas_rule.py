@@ -1163,7 +1163,7 @@ def document(gpu: dict, fits: dict) -> dict:
             "fresh_held_out": {p: f["fresh_held_out"] for p, f in sorted(fits.items()) if "fresh_held_out" in f},
             **{key: {p: f[key] for p, f in sorted(fits.items()) if key in f}
                for key in ("untouched_held_out", "untouched_held_out_5", "untouched_held_out_6",
-                           "untouched_held_out_8", "llm_held_out")}}
+                           "untouched_held_out_8", "untouched_held_out_9", "llm_held_out")}}
 
 
 def write(doc: dict, dest: Path) -> Path:

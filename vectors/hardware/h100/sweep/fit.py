@@ -9,7 +9,7 @@ PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py --run10-shapes RECORDS   
     and the active cover where the shipped kernel trees disagree)
 PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py --extend RECORDS OUT [PATH ...]   (the shipped rule with
     its walks as they are, its table extended by the covers of COVERS it lacks (stop 23: run11.py's
-    dense6), its kernel tree regrown and every held-out set measured: OUT/<path>.fit.json for --assemble)
+    dense6; stop 24: run12.py's dense7), its kernel tree regrown and every held-out set measured: OUT/<path>.fit.json for --assemble)
 PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py --refresh RECORDS OUT [PATH ...]   (the shipped rule's
     walks regranuled on every training shape and, for a float16/bfloat16 output, borrowed from
     the float32 path refreshed before it (name those first), its table extended by the covers
@@ -41,7 +41,7 @@ def table(fits) -> str:
     """The README's table: per path, held-out shapes reproduced by the rule and by their own kernel."""
     names = {"held_out": "seed 2", "fresh_held_out": "seed 3", "untouched_held_out": "seed 4",
              "untouched_held_out_5": "seed 5", "untouched_held_out_6": "seed 6", "untouched_held_out_8": "seed 8",
-             "llm_held_out": "LLM"}
+             "untouched_held_out_9": "seed 9", "llm_held_out": "LLM"}
     lines = ["| path | " + " | ".join(f"{names[k]}: rule | own kernel" for k in SETS) + " | walk unknown |",
              "| --- |" + " --- | --- |" * len(SETS) + " --- |"]
     total = {k: [0, 0, 0] for k in SETS}
@@ -105,7 +105,8 @@ def family_shapes(records: Path, fits: Path | None, per_family: int = 24,
 
 
 HELD_LISTS = (("random", 2, 400), ("random", 3, 400), ("random", 4, 800), ("random", 5, 800), ("random", 6, 800),
-              ("random", 7, 40), ("random", 8, 800), ("llm", 11, 400))  # every held-out set and predict_check.py's shapes
+              ("random", 7, 40), ("random", 8, 800), ("random", 9, 800),
+              ("llm", 11, 400))  # every held-out set and predict_check.py's shapes
 
 
 def held_lists() -> set:
@@ -362,11 +363,11 @@ def extend(records: Path, doc: dict, path: str, out: Path) -> dict:
 
 
 SETS = ("held_out", "fresh_held_out", "untouched_held_out", "untouched_held_out_5", "untouched_held_out_6",
-        "untouched_held_out_8", "llm_held_out")
+        "untouched_held_out_8", "untouched_held_out_9", "llm_held_out")
 UNTOUCHED = (("untouched_held_out", "seed4"), ("untouched_held_out_5", "seed5"), ("untouched_held_out_6", "seed6"),
-             ("untouched_held_out_8", "seed8"))
+             ("untouched_held_out_8", "seed8"), ("untouched_held_out_9", "seed9"))
 COVERS = ("dense2", "dense3", "llm", "families", "dense4", "dense5", "families2", "active",
-          "dense6")  # covers after run2.py's
+          "dense6", "dense7")  # covers after run2.py's
 
 
 def unknown_free(record, families) -> set:
