@@ -487,6 +487,37 @@ def test_gemvx_threads_and_shuffle_tree_reproduced():
     assert fits[1] and fits[64]
 
 
+# (path, shape) -> (split-K slices, lane run) the recorded bits fit (gemvx_probe.py on the H200)
+GEMVX_PROBE = {("bf16-f32", "1x9216x6235"): (16, 64), ("bf16-f32", "1x10720x13714"): (16, 1),
+               ("bf16-f32", "1x13072x15326"): (16, 1), ("bf16-f32", "1x12650x12700"): (16, 64),
+               ("bf16-f32", "1x8027x9936"): (16, 1), ("bf16-f32", "1x6132x9584"): (16, 64),
+               ("fp16-f32", "1x9216x6235"): (16, 1), ("fp16-f32", "1x12928x10190"): (16, 1),
+               ("fp16-f32", "1x4778x8292"): (32, 1)}
+
+
+def test_gemvx_int_true_64x2_lane_run_is_per_shape_not_state():
+    """gemvx<int, true> block (64, 2) with split-K (bf16 / fp16 -> float32, M = 1), recorded by
+    gemvx_probe.py seven ways per shape (as the sweep, again, after another GEMM, cloned
+    operands, output moved, after empty_cache, in a loop): the same bits every way, reproduced
+    by one lane run and not the other — runs of 64 at some shapes, element-strided at others,
+    and one shape (1x9216x6235) cut differently under bf16 and fp16.  Why is open
+    (docs/cublas.md): the rule refuses this kernel."""
+    probe = json.loads((RECORDS.parent / "probes" / "gemvx_probe.json").read_text())
+    runs = {}
+    for (path, shape), (split, run) in GEMVX_PROBE.items():
+        M, N, K = (int(v) for v in shape.split("x"))
+        settings = probe[path][shape]
+        assert len(settings) == 7 and len({tuple(v["bits"]) for v in settings.values()}) == 1, (path, shape)
+        assert all(any("gemvx::kernel<int, int" in k for k in v["kernels"]) for v in settings.values())
+        want = np.array(settings["as_sweep"]["bits"], np.uint32)
+        cols = sweep.sample_index(N)
+        got = {r: np.array_equal(cr.emulate(path, cr.Walk(1, None, r, "float32", plan="gemvx2"), split, M, N, K,
+                                            [0], cols), want) for r in (1, 64)}
+        assert got == {run: True, 65 - run: False}, (path, shape, got)
+        runs.setdefault(shape, set()).add(run)
+    assert runs["1x9216x6235"] == {1, 64}
+
+
 def test_split_lanes_are_checked():
     for bad in ({"split_lanes": 3}, {"split_lanes": 0}, {"lane_run": 0}, {"split_lanes": True},
                 {"split_lanes": 2, "split_k": 2, "split_interleave": True}):
