@@ -627,39 +627,30 @@ def test_seed5_and_llm_held_out_all_shapes(path):
     assert reproduce(path, LLM_HELD, rec) == doc["llm_held_out"][path]["failures"]
 
 
+# held-out seeds recorded after the rule's kernel tree was chosen, none in a table: the record's
+# suffix and the rule file's measure of it
+LATE_SEEDS = (("seed6", "untouched_held_out_6"),  # run8.py: after the tree was chosen on seeds 4, 5
+              ("seed8", "untouched_held_out_8"))  # run11.py: before anything of stop 23 was measured;
+#                                                  it first measured stop 22's rule untouched
+
+
+@pytest.mark.parametrize("suffix, key", LATE_SEEDS)
 @pytest.mark.parametrize("path", sorted(CALLS))
-def test_seed6_held_out_first_shapes(path):
-    """random_shapes(6, 800) (run8.py: recorded after the kernel tree was chosen, on seeds 4 and 5)
-    and in no table: the first 25, through the public call; exactly the documented ones fail."""
-    rec = _held(path, "seed6")
+def test_late_seed_held_out_first_shapes(path, suffix, key):
+    """random_shapes(6 / 8, 800), in no table: the first 25, through the public call; exactly the
+    documented ones fail."""
+    rec = _held(path, suffix)
     shapes = {tuple(rec["shapes"][i]) for i in range(25)}
-    want = [s for s in cr.shipped()["untouched_held_out_6"][path]["failures"] if tuple(s) in shapes]
+    want = [s for s in cr.shipped()[key][path]["failures"] if tuple(s) in shapes]
     assert reproduce(path, range(25), rec) == want
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("suffix, key", LATE_SEEDS)
 @pytest.mark.parametrize("path", sorted(CALLS))
-def test_seed6_held_out_all_shapes(path):
-    rec = _held(path, "seed6")
-    assert reproduce(path, range(len(rec["shapes"])), rec) == cr.shipped()["untouched_held_out_6"][path]["failures"]
-
-
-@pytest.mark.parametrize("path", sorted(CALLS))
-def test_seed8_held_out_first_shapes(path):
-    """random_shapes(8, 800) (run11.py: recorded before anything of stop 23 was measured; it first
-    measured stop 22's rule untouched) and in no table: the first 25, through the public call;
-    exactly the documented ones fail."""
-    rec = _held(path, "seed8")
-    shapes = {tuple(rec["shapes"][i]) for i in range(25)}
-    want = [s for s in cr.shipped()["untouched_held_out_8"][path]["failures"] if tuple(s) in shapes]
-    assert reproduce(path, range(25), rec) == want
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("path", sorted(CALLS))
-def test_seed8_held_out_all_shapes(path):
-    rec = _held(path, "seed8")
-    assert reproduce(path, range(len(rec["shapes"])), rec) == cr.shipped()["untouched_held_out_8"][path]["failures"]
+def test_late_seed_held_out_all_shapes(path, suffix, key):
+    rec = _held(path, suffix)
+    assert reproduce(path, range(len(rec["shapes"])), rec) == cr.shipped()[key][path]["failures"]
 
 
 def test_no_held_out_shape_is_in_a_table():
@@ -670,7 +661,7 @@ def test_no_held_out_shape_is_in_a_table():
         have = {tuple(r) for r in doc["rules"][path].table[:, :3].tolist()}
         held = [tuple(record(path)["shapes"][i]) for i in range(*meta["sets"]["held_out"])]
         held += [tuple(record_dense(path)["shapes"][i]) for i in FRESH]
-        for suffix in ("seed4", "seed5", "seed6", "seed8"):
+        for suffix in ("seed4", "seed5") + tuple(suffix for suffix, _ in LATE_SEEDS):
             held += [tuple(s) for s in _held(path, suffix)["shapes"]]
         held += [tuple(_held(path, "llm")["shapes"][i]) for i in LLM_HELD]
         assert not have & set(held), path
