@@ -1154,16 +1154,14 @@ def shipped() -> dict:
 
 
 def document(gpu: dict, fits: dict) -> dict:
-    """The rule file's content from per-path fits ({path: {"rule", "families", "held_out"}})."""
+    """The rule file's content from per-path fits ({path: {"rule", "families", "held_out", and
+    every other held-out set's measure: a key ending in ``held_out`` or ``held_out_<seed>``}})."""
+    measures = sorted({k for f in fits.values() for k in f if re.search(r"held_out(_\d+)?$", k)})
     return {"format": RULE_FORMAT, "gpu": gpu["gpu"], "sm": gpu["sm"], "versions": gpu["versions"],
             "date": gpu.get("date"),
             "paths": {p: rule_to_dict(rule_from_dict(p, f["rule"])) for p, f in sorted(fits.items())},
             "families": {p: f["families"] for p, f in sorted(fits.items())},
-            "held_out": {p: f["held_out"] for p, f in sorted(fits.items())},
-            "fresh_held_out": {p: f["fresh_held_out"] for p, f in sorted(fits.items()) if "fresh_held_out" in f},
-            **{key: {p: f[key] for p, f in sorted(fits.items()) if key in f}
-               for key in ("untouched_held_out", "untouched_held_out_5", "untouched_held_out_6",
-                           "untouched_held_out_8", "untouched_held_out_9", "llm_held_out")}}
+            **{key: {p: f[key] for p, f in sorted(fits.items()) if key in f} for key in measures}}
 
 
 def write(doc: dict, dest: Path) -> Path:
