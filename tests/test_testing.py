@@ -72,12 +72,14 @@ def test_near_draws_float32_around_e4m3_edges(x):
 
 
 def _ties_away_e4m3(x):
-    """A buggy quantizer: rounds half away from zero (via float64 arithmetic on the value grid)."""
-    grid = np.arange(256, dtype=np.uint8).view(E4M3).astype(np.float64)
-    finite = np.nonzero(np.isfinite(grid))[0]
-    d = np.abs(grid[finite] - float(x))
-    best = finite[d == d.min()]
-    return int(best[np.argmax(np.abs(grid[best]))])
+    """A buggy quantizer with one bug: it rounds half away from zero (via float64 arithmetic on the
+    grid of magnitudes, codes 0x00..0x7E), the sign bit copied from x as a right cast does — so
+    it differs from ml_dtypes at midpoints alone (copying the sign from the nearest grid value
+    instead made a second bug, +0 for tiny negative x, which a random search found too)."""
+    grid = np.arange(0x7F, dtype=np.uint8).view(E4M3).astype(np.float64)
+    d = np.abs(grid - abs(float(x)))
+    best = np.nonzero(d == d.min())[0]
+    return int(best.max()) | (0x80 if np.signbit(x) else 0)
 
 
 def test_near_finds_a_ties_away_bug():
