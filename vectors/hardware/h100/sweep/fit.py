@@ -39,9 +39,8 @@ from lowbit.mac import cublas_rule as cr
 
 def table(fits) -> str:
     """The README's table: per path, held-out shapes reproduced by the rule and by their own kernel."""
-    names = {"held_out": "seed 2", "fresh_held_out": "seed 3", "untouched_held_out": "seed 4",
-             "untouched_held_out_5": "seed 5", "untouched_held_out_6": "seed 6", "untouched_held_out_8": "seed 8",
-             "untouched_held_out_9": "seed 9", "llm_held_out": "LLM"}
+    names = {"held_out": "seed 2", "fresh_held_out": "seed 3", "llm_held_out": "LLM",
+             **{key: f"seed {suffix[4:]}" for key, suffix in UNTOUCHED}}
     lines = ["| path | " + " | ".join(f"{names[k]}: rule | own kernel" for k in SETS) + " | walk unknown |",
              "| --- |" + " --- | --- |" * len(SETS) + " --- |"]
     total = {k: [0, 0, 0] for k in SETS}
@@ -362,10 +361,9 @@ def extend(records: Path, doc: dict, path: str, out: Path) -> dict:
     return {"path": path, "families": families, "rule": cr.rule_to_dict(rule), **measure(rule, sets, families)}
 
 
-SETS = ("held_out", "fresh_held_out", "untouched_held_out", "untouched_held_out_5", "untouched_held_out_6",
-        "untouched_held_out_8", "untouched_held_out_9", "llm_held_out")
 UNTOUCHED = (("untouched_held_out", "seed4"), ("untouched_held_out_5", "seed5"), ("untouched_held_out_6", "seed6"),
-             ("untouched_held_out_8", "seed8"), ("untouched_held_out_9", "seed9"))
+             ("untouched_held_out_8", "seed8"), ("untouched_held_out_9", "seed9"))  # measure key, record suffix
+SETS = ("held_out", "fresh_held_out") + tuple(key for key, _ in UNTOUCHED) + ("llm_held_out",)
 COVERS = ("dense2", "dense3", "llm", "families", "dense4", "dense5", "families2", "active",
           "dense6", "dense7")  # covers after run2.py's
 

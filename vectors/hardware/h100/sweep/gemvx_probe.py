@@ -6,6 +6,9 @@ k one by one, or in runs of 64), not a function of M, N, K found on the recorded
 PYTHONPATH=. python vectors/hardware/h100/sweep/gemvx_probe.py OUT.json   (recorded: probes/gemvx_probe.json)
 Each shape runs in several settings; OUT.json keeps the kernels and the sampled output bits
 (sweep.sample_index columns) per setting; tests/test_cublas_rule.py compares them with both lane runs.
+The recorded file's "versions" came from an earlier draft of this script, whose "cublasLt" entry read
+torch._C._cuda_getCompiledVersion() (13000: CUDA 13.0, not cuBLASLt): it is renamed "cuda_compiled"
+there; the GPU, driver and cuBLASLt are the run12.py records' (meta16.json), taken the same hour.
 """
 import json
 import sys
@@ -15,6 +18,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from lowbit.mac import sweep
+from lowbit.mac.calibration import gpu_info
 
 SHAPES = {"bf16-f32": [(1, 9216, 6235), (1, 10720, 13714), (1, 13072, 15326), (1, 12650, 12700), (1, 8027, 9936),
                        (1, 6132, 9584)],
@@ -22,11 +26,11 @@ SHAPES = {"bf16-f32": [(1, 9216, 6235), (1, 10720, 13714), (1, 13072, 15326), (1
 
 
 def kernels(fn):
+    """fn's result and the names (first 120 characters) of the CUDA kernels it launched."""
     with profile(activities=[ProfilerActivity.CUDA]) as prof:
         out = fn()
         torch.cuda.synchronize()
-    names = [(e.name, ) for e in prof.events() if e.device_type.name == "CUDA"]
-    return out, sorted({n[0][:120] for n in names})
+    return out, sorted({e.name[:120] for e in prof.events() if e.device_type.name == "CUDA"})
 
 
 def main():
@@ -38,8 +42,8 @@ def main():
         set_flags()
         size_a = max(M * K for M, N, K in shapes)
         size_b = max(K * N for M, N, K in shapes)
-        pool_a = sweep._torch_codes(size_a + 64, sweep.SEED_A, fmt, torch)
-        pool_b = sweep._torch_codes(size_b + 64, sweep.SEED_B, fmt, torch)
+        pool_a = sweep._torch_codes(size_a, sweep.SEED_A, fmt, torch)
+        pool_b = sweep._torch_codes(size_b, sweep.SEED_B, fmt, torch)
         big = torch.ones(1024, 1024, dtype=pool_a.dtype, device="cuda")
         for M, N, K in shapes:
             cols = torch.as_tensor(sweep.sample_index(N), device="cuda")
@@ -58,8 +62,7 @@ def main():
                 c, ks = kernels(fn)
                 bits = c[0][cols].contiguous().view(torch.int32).cpu().numpy().view(np.uint32).tolist()
                 res.setdefault(path, {}).setdefault(f"{M}x{N}x{K}", {})[name] = {"kernels": ks, "bits": bits}
-    res["versions"] = {"torch": torch.__version__, "gpu": torch.cuda.get_device_name(), "cuda": torch.version.cuda,
-                       "cublasLt": torch._C._cuda_getCompiledVersion() if hasattr(torch._C, "_cuda_getCompiledVersion") else None}
+    res["versions"] = gpu_info()  # GPU, SMs and library versions, as the sweeps' meta files keep them
     with open(dest, "w") as f:
         json.dump(res, f)
 

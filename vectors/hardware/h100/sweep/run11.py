@@ -15,17 +15,32 @@ import sys
 from lowbit.mac import cublas_rule, sweep
 
 
+def log(s):
+    print(s, flush=True)
+
+
+def record_seed(out, seed: int, meta: str, paths=()):
+    """random_shapes(seed, 800) with output samples for ``paths`` (default all fourteen):
+    ``<path>.seed<seed>.json.gz``, the set named untouched_held_out_<seed> in ``meta``."""
+    cublas_rule.record_sets(out, {f"untouched_held_out_{seed}": sweep.random_shapes(seed, 800)},
+                            paths or sweep.PATHS, meta=meta, suffix=f".seed{seed}", chunk=400, log=log)
+
+
+def record_cover(out, seed: int, name: str, meta_number: int, paths=()):
+    """random_shapes(seed, 120000) without output samples for ``paths`` (default the nine float
+    paths), one path at a time: ``<path>.<name>.json.gz`` and ``meta<meta_number>-<path>.json``."""
+    shapes = sweep.random_shapes(seed, 120000)
+    for p in paths or sweep.FLOAT_PATHS:
+        cublas_rule.record_sets(out, {name: shapes}, [p], meta=f"meta{meta_number}-{p}.json", suffix=f".{name}",
+                                sampled=lambda name, j: False, chunk=2000, log=log)
+
+
 def main():
     out, what, paths = sys.argv[1], sys.argv[2], sys.argv[3:]
-    log = lambda s: print(s, flush=True)  # noqa: E731
     if what == "seed8":
-        cublas_rule.record_sets(out, {"untouched_held_out_8": sweep.random_shapes(8, 800)}, paths or sweep.PATHS,
-                                meta="meta14.json", suffix=".seed8", chunk=400, log=log)
-        return
-    shapes = sweep.random_shapes(14, 120000)
-    for p in paths or sweep.FLOAT_PATHS:
-        cublas_rule.record_sets(out, {"dense6": shapes}, [p], meta=f"meta15-{p}.json", suffix=".dense6",
-                                sampled=lambda name, j: False, chunk=2000, log=log)
+        record_seed(out, 8, "meta14.json", paths)
+    else:
+        record_cover(out, 14, "dense6", 15, paths)
 
 
 if __name__ == "__main__":

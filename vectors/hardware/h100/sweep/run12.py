@@ -11,22 +11,17 @@ PYTHONPATH=. python vectors/hardware/h100/sweep/run12.py OUTDIR seed9|dense7 [PA
 """
 import sys
 
-from lowbit.mac import cublas_rule, sweep
+from run11 import record_cover, record_seed  # this folder is on sys.path when run as a script
 
 
 def main():
     out, what, paths = sys.argv[1], sys.argv[2], sys.argv[3:]
-    log = lambda s: print(s, flush=True)  # noqa: E731
     if what == "seed9":
-        cublas_rule.record_sets(out, {"untouched_held_out_9": sweep.random_shapes(9, 800)}, paths or sweep.PATHS,
-                                meta="meta16.json", suffix=".seed9", chunk=400, log=log)
-        return
-    if what != "dense7":
+        record_seed(out, 9, "meta16.json", paths)
+    elif what == "dense7":
+        record_cover(out, 15, "dense7", 17, paths)
+    else:
         raise SystemExit(f"run12.py: unknown set {what!r}; seed9 or dense7")
-    shapes = sweep.random_shapes(15, 120000)
-    for p in paths or sweep.FLOAT_PATHS:
-        cublas_rule.record_sets(out, {"dense7": shapes}, [p], meta=f"meta17-{p}.json", suffix=".dense7",
-                                sampled=lambda name, j: False, chunk=2000, log=log)
 
 
 if __name__ == "__main__":
