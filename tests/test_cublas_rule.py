@@ -287,8 +287,9 @@ def test_xmma_tile_geometry_is_the_grid():
 
 def test_streamk_tiles_bound_the_modelled_launches():
     """Stream-K launches, tiles counted as the geometry says (A-tiles in groups of grid y):
-    every launch over more tiles than the H200's 132 SMs cuts only some tiles (split -1, refused
-    at a new shape too), and every launch that cuts every tile alike is over at most 132 tiles."""
+    every launch over more tiles than the H200's 132 SMs is one of fewer CTAs than tiles (its
+    split names the grid's CTAs, :class:`cr.StreamK` cuts some tiles), and every launch that
+    cuts every tile alike is over at most 132 tiles."""
     for path in ("tf32", "fp16-acc16"):
         seen = {"uniform": 0, "over": 0}
         for ks, (M, N, K) in zip(record_dense(path)["kernels"], record_dense(path)["shapes"]):
@@ -297,7 +298,8 @@ def test_streamk_tiles_bound_the_modelled_launches():
                 continue
             tiles, split = cr.output_tiles(cr.geometry(ks), M, N), cr.describe(ks, M, N, K)[1]
             if tiles > cr.PERSISTENT_CTAS:
-                assert split == -1, (path, M, N, K, main[1])
+                ctas, pieces = cr.streamk_decode(split)
+                assert ctas == main[1][0] * main[1][1] < tiles and pieces == 0, (path, M, N, K, main[1])
                 seen["over"] += 1
             elif split > 0:
                 seen["uniform"] += 1

@@ -86,6 +86,8 @@ def describe(kernels, M: int, N: int, K: int) -> tuple[str, int] | None:
         return family, split
     if "segment_k_on" in name:
         split = streamk_pieces(name, grid, M, N, K)
+        if split == -1 and len(grid) >= 2:  # fewer CTAs than tiles: the CTAs, pieces from the samples or
+            split = streamk_code(int(grid[0]) * int(grid[1]), 0)  # :func:`balanced_pieces`
     elif name.startswith("gemmSN_NN_kernel") and "half" not in name and len(main[2]) and main[2][0] % 64 == 0:
         split = main[2][0] // 64  # T threads for 64 output columns: T / 64 lanes over K
     elif name == "gemmSN_NN_kernel_half" and (m := re.search(r"kernel_half<__half, \d+, (\d+),", main[0])):
@@ -294,6 +296,86 @@ def streamk_slices(K: int, k_tile: int, pieces: int) -> tuple:
     return tuple(out)
 
 
+STREAMK_CODE = 64  # a table's split of a stream-K launch of G CTAs over more output tiles: -(64·G + pieces)
+
+
+def streamk_code(ctas: int, pieces: int) -> int:
+    """The split a rule table keeps for a stream-K launch of ``ctas`` CTAs over more output
+    tiles: −(64·ctas + pieces), pieces 0 where the outputs did not show them."""
+    if not 0 <= pieces < STREAMK_CODE:
+        raise ValueError(f"pieces={pieces} is not allowed; allowed: 0 .. {STREAMK_CODE - 1}")
+    return -(STREAMK_CODE * ctas + pieces)
+
+
+def streamk_decode(split: int) -> tuple | None:
+    """(CTAs, pieces) of a table split made by :func:`streamk_code`; None for any other split."""
+    return divmod(-int(split), STREAMK_CODE) if split <= -STREAMK_CODE else None
+
+
+def balanced_pieces(most: int, iterations: int) -> int:
+    """The pieces cuBLAS cuts a stream-K tile into when its outputs did not say: the fewest
+    whose longest piece is as short as ``most`` pieces' — ``most`` = G // S (S cut tiles
+    over G CTAs) — of the tile's k-iterations.  Found on the 528 sampled launches of
+    ``sweep/probes`` whose cut tiles the raster of :class:`StreamK` names (TF32 and FP16
+    accumulation): right for 442, against 366 for G // S itself (``docs/cublas.md``)."""
+    most = max(1, min(most, iterations))
+    longest = -(-iterations // most)
+    return -(-iterations // longest)
+
+
+@dataclass(frozen=True)
+class StreamK:
+    """How a stream-K launch of fewer CTAs than output tiles (sm90 xmma ``…segment_k_on``
+    kernels, TF32 and FP16 accumulation) cuts K, tile by tile — read on the H200 for every tile
+    of 91 launches (:func:`lowbit.mac.tile_chains.chain_starts`, ``sweep/streamk_probe.py``):
+
+    * the output tiles (``tile_m`` × ``tile_n``) are walked in a serpentine raster: groups of
+      ``group`` tiles side by side across ``along`` ("N": tile columns, "M": tile rows), each
+      group walked down the other dimension, every other group backwards;
+    * the last T' mod G tiles of that walk are cut (T' counts the tiles a partial last group
+      pads with; G = ``ctas``), each into ``pieces`` pieces of its k-iterations
+      (:func:`streamk_slices`, each a chain from 0, added in :func:`pow2_tree` order); the
+      other tiles run whole.  ``pieces`` 0: :func:`balanced_pieces` of G // (T' mod G).
+
+    The kernel's grid gives G and (grid y) the group; the raster's direction is the family's
+    (TF32 kernels "N", FP16-accumulating "M"); the pieces are a kernel argument, read from
+    the outputs where they were sampled."""
+
+    ctas: int
+    pieces: int
+    tile_m: int
+    tile_n: int
+    group: int
+    along: str
+
+    @classmethod
+    def of(cls, split: int, family: str, geo: tuple) -> "StreamK":
+        """From a table split (:func:`streamk_code`), the kernel family and its geometry
+        (:func:`geometry`: tile along N, along M, grid y as the cluster)."""
+        ctas, pieces = streamk_decode(split)
+        return cls(ctas, pieces, geo[1], geo[0], max(geo[2], geo[3]), "N" if "tf32" in family else "M")
+
+    def cut_tiles(self, M: int, N: int, K: int, k_step: int) -> tuple:
+        """((tile row, tile column) of every cut tile, pieces each)."""
+        ntm, ntn = -(-M // self.tile_m), -(-N // self.tile_n)
+        across, down = (ntn, ntm) if self.along == "N" else (ntm, ntn)
+        groups = -(-across // self.group)
+        padded = groups * self.group * down
+        cut = padded % self.ctas if padded > self.ctas else padded
+        pieces = self.pieces or balanced_pieces(self.ctas // cut if padded > self.ctas else self.ctas // padded,
+                                                -(-K // k_step))
+        out = []
+        for pos in range(padded - cut, padded):
+            gi, rest = divmod(pos, self.group * down)
+            d, c = divmod(rest, self.group)
+            d = d if gi % 2 == 0 else down - 1 - d
+            a = gi * self.group + c
+            tm, tn = (d, a) if self.along == "N" else (a, d)
+            if tm < ntm and tn < ntn:
+                out.append((tm, tn))
+        return tuple(out), pieces
+
+
 def round_robin_slices(K: int, lanes: int, piece: int) -> tuple:
     """(slice lengths, addition tree) of K in pieces of ``piece`` dealt round-robin to
     ``lanes`` lanes: lane j adds pieces j, j + lanes, … in order, then the lanes in order."""
@@ -331,10 +413,22 @@ def lane_slices(K: int, lanes: int) -> tuple:
     return tuple(slices), tree
 
 
-def accumulator(path: str, walk: Walk, split: int, K: int, granule: int | None = None):
+def accumulator(path: str, walk: Walk, split, K: int, granule: int | None = None, M: int | None = None,
+                N: int | None = None):
     """The lowbit accumulator of ``path``'s GEMM under ``walk`` with ``split`` slices of whole
-    ``granule``s (default the walk's) of K."""
+    ``granule``s (default the walk's) of K; a :class:`StreamK` split cuts some output tiles of
+    the M×N product alone (an accumulator with ``tiles``, for the full operands)."""
     import dataclasses
+
+    if isinstance(split, StreamK):
+        if M is None or N is None:
+            raise ValueError("a stream-K launch of fewer CTAs than tiles cuts some tiles alone: give M and N")
+        base = accumulator(path, walk, 1, K)
+        tiles, pieces = split.cut_tiles(M, N, K, walk.granule)
+        cut = accumulator(path, walk, pieces, K)
+        return dataclasses.replace(base, for_mn=(M, N), tiles=tuple(
+            (tm * split.tile_m, min(M, (tm + 1) * split.tile_m), tn * split.tile_n, min(N, (tn + 1) * split.tile_n), cut)
+            for tm, tn in tiles))
 
     from . import h100_paths as hp
     from .accumulators import H100_FP8_UNIT, Exact, FusedBlock, Schedule
@@ -384,6 +478,17 @@ def emulate(path: str, walk: Walk, split: int, M: int, N: int, K: int, rows, col
     """The sampled outputs' bits (as :func:`lowbit.mac.sweep.record` keeps them) under a walk."""
     from .api import matmul
 
+    if isinstance(split, StreamK):  # the cut tiles' samples and the whole tiles' apart
+        rows, cols = np.asarray(rows), np.asarray(cols)
+        tiles, pieces = split.cut_tiles(M, N, K, walk.granule)
+        cut = np.zeros((len(rows), len(cols)), bool)
+        for tm, tn in tiles:
+            cut[np.ix_(rows // split.tile_m == tm, cols // split.tile_n == tn)] = True
+        out = emulate(path, walk, 1, M, N, K, rows, cols, granule).reshape(len(rows), len(cols))
+        for r in np.flatnonzero(cut.any(axis=1)):
+            c = np.flatnonzero(cut[r])
+            out[r, c] = emulate(path, walk, pieces, M, N, K, rows[r:r + 1], cols[c], granule)
+        return out.reshape(-1)
     a, b = sweep.operand_codes(path, M, N, K, rows, cols)
     fmt, out = sweep.PATHS[path][0], sweep.PATHS[path][1]
     c = matmul(a, b, fmt, fmt, accumulator=accumulator(path, walk, split, K, granule), out_dtype=out, M=M, N=N, K=K)
@@ -520,8 +625,30 @@ def granules(walk: Walk, split: int, K: int) -> list:
     return out or [walk.granule]
 
 
+def fit_streamk(record, path, walk, i, split) -> int | None:
+    """The table split (:func:`streamk_code`) of recorded stream-K launch ``i`` of fewer CTAs
+    than tiles whose pieces reproduce its samples under ``walk`` — :func:`balanced_pieces`'
+    first, then 2, 3, … — or None (none does, or the walk is not stream-K's)."""
+    code = streamk_decode(split)
+    geo = geometry(record["kernels"][i])
+    if code is None or geo is None or walk.plan != "streamk":
+        return None
+    M, N, K = record["shapes"][i]
+    rows, cols, want = _samples(record, i)
+    family = describe(record["kernels"][i], M, N, K)[0]
+    plan = StreamK.of(streamk_code(code[0], 0), family, geo)
+    first = plan.cut_tiles(M, N, K, walk.granule)[1]
+    for p in [first] + [p for p in range(2, min(STREAMK_CODE, -(-K // walk.granule) + 1)) if p != first]:
+        s = streamk_code(code[0], p)
+        if np.array_equal(emulate(path, walk, StreamK.of(s, family, geo), M, N, K, rows, cols), want):
+            return s
+    return None
+
+
 def _match(record, path, walk, i, split):
     """The granule under which ``walk`` with ``split`` slices reproduces shape ``i`` (or None)."""
+    if streamk_decode(split) is not None:
+        return walk.granule if fit_streamk(record, path, walk, i, split) is not None else None
     M, N, K = record["shapes"][i]
     rows, cols, want = _samples(record, i)
     for g in granules(walk, split, K) if split > 1 else [walk.granule]:
@@ -577,11 +704,11 @@ def fit(record: dict, *, pick: int = 10, exclude=(), log=None, majority: float =
             fams.setdefault(d[0], []).append(i)
     walks, families, granule, unmatched = {}, {}, {}, set()
     for fam, items in sorted(fams.items()):
-        known = [i for i in items if described[i][1] > 0]
+        known = [i for i in items if described[i][1] > 0 or streamk_decode(described[i][1])]
 
         def hardness(i):
             M, N, K = record["shapes"][i]
-            return (-min(described[i][1], 4), -(K % 64 != 0), -K)
+            return (-min(described[i][1], 4) if described[i][1] > 0 else 0, -(K % 64 != 0), -K)
 
         picks = sorted(known, key=hardness)[:pick]
         passing = [c for c in (candidates(path, fam) if picks else [])
@@ -605,11 +732,18 @@ def fit(record: dict, *, pick: int = 10, exclude=(), log=None, majority: float =
                     best = c
                     break
         matched = 0
-        modelled = [i for i in items if described[i][1] >= 0]
+        modelled = [i for i in items if described[i][1] >= 0 or streamk_decode(described[i][1])]
         for i in items:
             if best is None:
                 continue
-            if described[i][1] < 0:  # a launch whose cut is not modelled (stream-K of fewer CTAs than tiles)
+            if streamk_decode(described[i][1]):  # stream-K over more tiles than CTAs: its pieces
+                s = fit_streamk(record, path, best, i, described[i][1])
+                described[i] = (fam, s if s is not None else described[i][1])
+                matched += s is not None
+                if s is None:
+                    unmatched.add(i)
+                continue
+            if described[i][1] < 0:  # a launch whose cut is not modelled
                 unmatched.add(i)
                 continue
             if described[i][1] == 0:
@@ -816,7 +950,8 @@ class Rule:
     @functools.cached_property
     def _usable(self) -> np.ndarray:
         """Rows a prediction may copy: not those of a known walk whose split was not seen."""
-        return ~((self.table[:, 3] >= 0) & (self.table[:, 4] <= 0))
+        s = self.table[:, 4]
+        return ~((self.table[:, 3] >= 0) & (s <= 0) & (s > -STREAMK_CODE))
 
     @functools.cached_property
     def kernel_class(self) -> np.ndarray:
@@ -861,7 +996,7 @@ class Rule:
         t = self.table
         return np.flatnonzero((t[:, 0] == M) & (t[:, 1] == N) & (t[:, 2] == K))
 
-    def _split(self, kin: np.ndarray, geo: tuple, M: int, N: int, K: int, walk: Walk):
+    def _split(self, kin: np.ndarray, geo: tuple, M: int, N: int, K: int, walk: Walk, family: str = ""):
         """(split, slice length, how) of a kernel of tile geometry ``geo`` at M, N, K from its
         recorded launches ``kin``: the SPLIT_VOTES nearest in log2 output tiles, log2 K and
         (half weight) the output's aspect log2(M / N) each propose a split — the waves of CTAs
@@ -873,13 +1008,29 @@ class Rule:
         nearest in tiles and K 1,675.)"""
         t = self.table
         tiles = output_tiles(geo, M, N)
-        if walk.plan == "streamk" and tiles > self.sms:  # every recorded launch over more tiles than SMs
-            return -1, walk.granule, (f"a stream-K launch over {tiles} tiles, more than the {self.sms} SMs, cuts "
-                                      "only some of them (not modelled)")
-        kin_tiles = output_tiles(geo, t[kin, 0], t[kin, 1])  # every launch of the class has this tiling
-        lm, ln = np.log2(t[kin, 0]) - np.log2(M), np.log2(t[kin, 1]) - np.log2(N)
-        d = ((np.log2(kin_tiles) - np.log2(tiles)) ** 2 + (np.log2(t[kin, 2]) - np.log2(K)) ** 2
-             + ASPECT_WEIGHT * (lm - ln) ** 2)
+
+        def distance(rows):
+            rows_tiles = output_tiles(geo, t[rows, 0], t[rows, 1])  # every launch of the class has this tiling
+            lm, ln = np.log2(t[rows, 0]) - np.log2(M), np.log2(t[rows, 1]) - np.log2(N)
+            return ((np.log2(rows_tiles) - np.log2(tiles)) ** 2 + (np.log2(t[rows, 2]) - np.log2(K)) ** 2
+                    + ASPECT_WEIGHT * (lm - ln) ** 2)
+
+        if walk.plan == "streamk":
+            over = kin[t[kin, 4] <= -STREAMK_CODE]  # launches of fewer CTAs than tiles: they show the CTAs
+            if over.size:
+                j = over[int(np.argmin(distance(over)))]
+                ctas = streamk_decode(int(t[j, 4]))[0]
+                if tiles > ctas:
+                    plan = StreamK(ctas, 0, geo[1], geo[0], max(geo[2], geo[3]), "N" if "tf32" in family else "M")
+                    return plan, walk.granule, (f"a stream-K launch of {ctas} CTAs over {tiles} tiles as at "
+                                                f"{t[j, 0]}x{t[j, 1]}x{t[j, 2]}, its pieces balanced")
+            elif tiles > self.sms:
+                return -1, walk.granule, (f"a stream-K launch over {tiles} tiles, more than the {self.sms} SMs, "
+                                          "with no recorded launch of its kernel over more tiles than CTAs")
+            kin = kin[t[kin, 4] > 0]
+            if not kin.size:
+                return -1, walk.granule, "no recorded stream-K launch of its kernel over fewer tiles than CTAs"
+        d = distance(kin)
         votes: dict = {}
         for k in kin[np.argsort(d, kind="stable")[:SPLIT_VOTES]].tolist():
             Mk, Nk, Kk, sk = (int(v) for v in (t[k, 0], t[k, 1], t[k, 2], t[k, 4]))
@@ -914,6 +1065,9 @@ class Rule:
             row = t[hit[0]]
             w, s, f, g = (int(v) for v in row[3:7])
             how = "recorded"
+            if w >= 0 and streamk_decode(s) and self._geometries[f]:
+                s = StreamK.of(s, self.families[f], self._geometries[f])
+                how += f" (a stream-K launch of {s.ctas} CTAs over more output tiles)"
         else:
             c = int(self.kernel_tree.predict(features(M, N, K))[0])
             kin = np.flatnonzero((self.kernel_class == c) & self._usable)
@@ -924,9 +1078,11 @@ class Rule:
                    f"({len(kin)} recorded shape(s) of that walk and tiling)")
             geo = self._geometries[f]
             if w >= 0 and geo:
-                s, g, why = self._split(kin, geo, M, N, K, self._walks[w])
+                s, g, why = self._split(kin, geo, M, N, K, self._walks[w], self.families[f])
                 how += f", split {s}: {why}"
-                g = g if s > 1 else 0
+                g = g if isinstance(s, StreamK) or s > 1 else 0
+        if isinstance(s, StreamK):
+            return self._walks[w], s, None, how
         if w >= 0 and s < 0:
             raise LookupError(f"{self.path} at M={M}, N={N}, K={K}: cuBLAS runs {self.families[f]} there ({how}); "
                               "lowbit has no model of how this launch cuts K (a stream-K launch of fewer CTAs than "
@@ -1323,5 +1479,5 @@ def preset_accumulator(preset: str, params: dict, M: int, N: int, K: int, out: s
     if recorded_only and not rule.recorded(M, N, K).size:
         return None
     walk, split, granule, how = rule.lookup(M, N, K)
-    acc = label(accumulator(path, walk, split, K, granule), preset, params)
+    acc = label(accumulator(path, walk, split, K, granule, M=M, N=N), preset, params)
     return (acc, path, how) if with_how else acc

@@ -10,6 +10,11 @@ PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py --run10-shapes RECORDS   
 PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py --extend RECORDS OUT [PATH ...]   (the shipped rule with
     its walks as they are, its table extended by the covers of COVERS it lacks (stop 23: run11.py's
     dense6; stop 24: run12.py's dense7), its kernel tree regrown and every held-out set measured: OUT/<path>.fit.json for --assemble)
+PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py --streamk RECORDS OUT [PATH ...]   (the shipped rule with its
+    stream-K launches of fewer CTAs than output tiles planned (stop 25, cr.StreamK: the grid's CTAs from the
+    launch, the pieces from its samples where sampled), a stream-K family without a walk given the one its
+    samples take, the kernel tree regrown and every held-out set measured: OUT/<path>.fit.json for --assemble;
+    default paths tf32 and fp16-acc16)
 PYTHONPATH=. python vectors/hardware/h100/sweep/fit.py --refresh RECORDS OUT [PATH ...]   (the shipped rule's
     walks regranuled on every training shape and, for a float16/bfloat16 output, borrowed from
     the float32 path refreshed before it (name those first), its table extended by the covers
@@ -163,6 +168,17 @@ def main():
         for path in sys.argv[4:] or sorted(doc["rules"]):
             t = time.time()
             d = (refresh if sys.argv[1] == "--refresh" else extend)(records, doc, path, out)
+            d["seconds"] = round(time.time() - t, 1)
+            (out / f"{path}.fit.json").write_text(json.dumps(d) + "\n")
+            report(path, d)
+        return
+    if sys.argv[1] == "--streamk":
+        records, out = Path(sys.argv[2]), Path(sys.argv[3])
+        out.mkdir(parents=True, exist_ok=True)
+        doc = cr.read(cr.SHIPPED / "nvidia-h200.json.gz")
+        for path in sys.argv[4:] or ("tf32", "fp16-acc16"):
+            t = time.time()
+            d = streamk(records, doc, path)
             d["seconds"] = round(time.time() - t, 1)
             (out / f"{path}.fit.json").write_text(json.dumps(d) + "\n")
             report(path, d)
@@ -359,6 +375,79 @@ def extend(records: Path, doc: dict, path: str, out: Path) -> dict:
     rule = extend_by_covers(doc["rules"][path], records, path, families, held_shapes(sets))
     rule = cr.Rule(rule.path, rule.walks, rule.families, rule.table, rule.sms)  # the tree grown, not the file's
     return {"path": path, "families": families, "rule": cr.rule_to_dict(rule), **measure(rule, sets, families)}
+
+
+def streamk(records: Path, doc: dict, path: str) -> dict:
+    """A shipped path as a .fit.json with its stream-K launches of fewer CTAs than tiles planned:
+    each such table row (split -1 before stop 25) takes cr.streamk_code(its launch's CTAs, the
+    pieces its samples show (cr.fit_streamk) or 0 where it was not sampled), or stays -1 where
+    no pieces reproduce its samples; a stream-K family without a walk (FP16 accumulation's k32
+    kernels: no launch over fewer tiles than CTAs was sampled) takes the stream-K walk of its
+    k-tile where that reproduces 90 % of its sampled launches.  Launches are read from every
+    record of the path but the held-out sets; the kernel tree is grown again (those rows now
+    count) and every held-out set measured."""
+    import numpy as np
+
+    sets = held_sets(records, path)
+    heldout = held_shapes(sets)
+    launches: dict = {}  # shape -> [(record, index)], sampled ones first; no held-out shape
+    for f in [records / f"{path}.json.gz"] + sorted(records.glob(f"{path}.*.json.gz")):
+        rec = cr.load_record(f)
+        for i, shape in enumerate(rec["shapes"]):
+            if tuple(shape) not in heldout:
+                launches.setdefault(tuple(shape), []).append((rec, i))
+    for v in launches.values():
+        v.sort(key=lambda ri: str(ri[1]) not in ri[0]["bits"])
+    families = {k: dict(v) for k, v in doc["families"][path].items()}
+    rule = doc["rules"][path]
+    walks, table = list(rule.walks), rule.table.copy()
+    # a stream-K family without a walk: the stream-K walk of its k-tile, tried on its samples
+    for fam, info in families.items():
+        m = cr.re.search(r"_k(\d+)_", fam)
+        if info.get("walk") or "segment_k_on" not in fam or not m:
+            continue
+        reduce = "float16" if path == "fp16-acc16" else "float32"
+        walk = cr.Walk(16 if path == "fp16-acc16" else 8, None, int(m.group(1)), reduce, plan="streamk")
+        tried = ok = 0
+        for shape, ls in launches.items():
+            rec, i = ls[0]
+            d = cr.describe(rec["kernels"][i], *shape)
+            if d is None or d[0] != fam or str(i) not in rec["bits"]:
+                continue
+            tried += 1
+            ok += cr._match(rec, path, walk, i, d[1]) is not None
+        print(f"{path} {fam}: {walk.key()} reproduces {ok} of {tried} sampled launches", flush=True)
+        if tried and ok >= 0.9 * tried:
+            families[fam] = dict(info, walk=walk.key(), matched=ok)
+            w = cr._index(walks, walk.key())
+            for f, label in enumerate(rule.families):
+                if label.split("@")[0] == fam:
+                    table[table[:, 5] == f, 3] = w
+    counts = {"planned": 0, "fitted": 0, "refused": 0}
+    for j in range(len(table)):
+        M, N, K, w, split = (int(v) for v in table[j, :5])
+        if w < 0 or split not in (-1, 0) or not cr.Walk.from_key(walks[w]).plan == "streamk":
+            continue
+        ls = launches.get((M, N, K))
+        if not ls:
+            continue
+        rec, i = ls[0]
+        d = cr.describe(rec["kernels"][i], M, N, K)
+        code = cr.streamk_decode(d[1]) if d else None
+        if code is None:
+            continue
+        walk = cr.Walk.from_key(walks[w])
+        if str(i) in rec["bits"]:
+            fitted = cr.fit_streamk(rec, path, walk, i, d[1])
+            table[j, 4] = -1 if fitted is None else fitted
+            counts["refused" if fitted is None else "fitted"] += 1
+        else:
+            table[j, 4] = d[1]
+            counts["planned"] += 1
+    print(f"{path}: stream-K rows {counts}", flush=True)
+    rule = cr.Rule(path, tuple(walks), rule.families, table, rule.sms)  # the tree grown, not the file's
+    return {"path": path, "families": families, "streamk_rows": counts, "rule": cr.rule_to_dict(rule),
+            **measure(rule, sets, families)}
 
 
 UNTOUCHED = (("untouched_held_out", "seed4"), ("untouched_held_out_5", "seed5"), ("untouched_held_out_6", "seed6"),

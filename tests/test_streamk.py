@@ -1,0 +1,117 @@
+"""cuBLAS's stream-K launches of fewer CTAs than output tiles (sm90 xmma ``segment_k_on``, TF32
+and FP16 accumulation), against the H200's recordings: the per-tile cuts read by
+``lowbit.mac.tile_chains`` (``sweep/probes/streamk_<path>.json``, ``sweep/streamk_probe.py``)
+and the output samples the sweeps recorded at the same shapes."""
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lowbit.mac import cublas_rule as cr
+
+SWEEP = Path(__file__).resolve().parent.parent / "vectors" / "hardware" / "h100" / "sweep"
+PATHS = ("tf32", "fp16-acc16")
+
+
+def probes(path):
+    return json.loads((SWEEP / "probes" / f"streamk_{path}.json").read_text())
+
+
+def _sampled(path):
+    """{shape: (record, index)} of the recorded launches with output samples (the records the
+    probed shapes were taken from)."""
+    out = {}
+    for suffix in ("", ".dense", ".llm", ".families", ".families2", ".seed8"):
+        rec = cr.load_record(SWEEP / "records" / f"{path}{suffix}.json.gz")
+        for i, s in enumerate(rec["shapes"]):
+            if str(i) in rec["bits"]:
+                out.setdefault(tuple(s), (rec, i))
+    return out
+
+
+def _launch(entry):
+    main = next(k for k in entry["kernels"] if "segment_k_on" in k[0])
+    return main[1][0] * main[1][1], main[1][1]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_probe_recorded_every_tile(path):
+    """Every probed launch is one of fewer CTAs than (padded) tiles, and its cut tiles, each
+    cut alike, are as many as the tiles past the last whole wave of CTAs where no partial
+    raster group pads them — the probe read them all."""
+    d = probes(path)
+    assert len(d["shapes"]) == {"tf32": 36, "fp16-acc16": 55}[path]
+    for key, e in d["shapes"].items():
+        assert "error" not in e, (key, e.get("error"))
+        G, gy = _launch(e)
+        M, N, K = map(int, key.split("x"))
+        ntm, ntn = -(-M // e["tile_m"]), -(-N // e["tile_n"])
+        assert ntm * ntn > G or -(-(ntn if path == "tf32" else ntm) // gy) * gy * (ntm if path == "tf32" else ntn) > G
+        assert len({tuple(c) for c in e["cuts"].values()}) == 1, key  # every cut tile cut alike
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_probed_cuts_reproduce_the_recorded_samples(path):
+    """The walk of these launches: each cut tile's pieces are its k-iterations shared evenly,
+    the extra ones on the last pieces (``cr.streamk_slices``: the probe's cut positions, every
+    launch), each piece a chain from 0, added in ``cr.pow2_tree`` order; the other tiles one
+    chain.  With the probed cuts, every output sample the sweeps recorded at these 91 shapes
+    is reproduced bit for bit (the k-tile is the kernel's: 32 for FP16 accumulation's
+    ``tilesize…x32`` kernels, whose family the shipped rule has no walk for)."""
+    sampled = _sampled(path)
+    rule = cr.shipped()["rules"][path]
+    base = next(w for w in rule._walks if w.plan == "streamk")
+    checked = 0
+    for key, e in probes(path)["shapes"].items():
+        M, N, K = map(int, key.split("x"))
+        rec, i = sampled[(M, N, K)]
+        walk = cr.Walk(base.block, None, e["k_step"], base.reduce, plan="streamk")
+        rows, cols, want = cr._samples(rec, i)
+        rows, cols = np.asarray(rows), np.asarray(cols)
+        got = np.zeros((len(rows), len(cols)), np.uint32)
+        for tm in set((rows // e["tile_m"]).tolist()):
+            for tn in set((cols // e["tile_n"]).tolist()):
+                rs, cs = np.flatnonzero(rows // e["tile_m"] == tm), np.flatnonzero(cols // e["tile_n"] == tn)
+                cut = e["cuts"].get(f"{tm},{tn}", [])
+                pieces = len(cut) + 1
+                if pieces > 1:
+                    starts = np.cumsum(cr.streamk_slices(K, e["k_step"], pieces))[:-1] // e["k_step"]
+                    assert starts.tolist() == cut, (key, cut)
+                got[np.ix_(rs, cs)] = cr.emulate(path, walk, pieces, M, N, K, rows[rs], cols[cs]).reshape(len(rs), len(cs))
+        assert np.array_equal(got.reshape(-1), want), key
+        checked += 1
+    assert checked == len(probes(path)["shapes"])
+
+
+def test_streamk_raster_names_the_probed_cut_tiles():
+    """cr.StreamK's serpentine raster (groups of grid y tiles across N for TF32, across M for
+    FP16 accumulation; the last T' mod G cut) names exactly the cut tiles the probe read at
+    74 of the 91 launches (29 of 36 TF32, 45 of 55 FP16-acc16); the others cut more tiles
+    than T' mod G, or walk another raster (docs/cublas.md)."""
+    hits = {}
+    for path in PATHS:
+        for key, e in probes(path)["shapes"].items():
+            M, N, K = map(int, key.split("x"))
+            G, gy = _launch(e)
+            plan = cr.StreamK(G, 0, e["tile_m"], e["tile_n"], gy, "N" if path == "tf32" else "M")
+            tiles, _ = plan.cut_tiles(M, N, K, e["k_step"])
+            truth = {tuple(int(v) for v in t.split(",")) for t in e["cuts"]}
+            hits[path] = hits.get(path, 0) + (set(tiles) == truth)
+    assert hits == {"tf32": 29, "fp16-acc16": 45}
+
+
+def test_balanced_pieces_follows_the_recorded_launches():
+    """TF32 64×128-tile launches of 120 CTAs cutting 8 tiles (sampled at 96 to 196 k-iterations):
+    14 or 15 pieces, the fewest with the longest piece of 15 pieces'."""
+    assert [cr.balanced_pieces(15, n) for n in (96, 101, 107, 112, 120, 121, 128, 139, 142, 196)] == \
+        [14, 15, 14, 14, 15, 14, 15, 14, 15, 14]
+    assert cr.balanced_pieces(2, 24) == 2 and cr.balanced_pieces(40, 8) == 8
+
+
+def test_streamk_code_round_trips_and_refuses_bad_pieces():
+    assert cr.streamk_decode(cr.streamk_code(132, 7)) == (132, 7)
+    assert cr.streamk_decode(-1) is None and cr.streamk_decode(5) is None
+    with pytest.raises(ValueError, match="pieces=64 is not allowed"):
+        cr.streamk_code(120, 64)
