@@ -57,7 +57,7 @@ def lowbit_bits(path, M, N, K, rows, cols):
     fmt = sweep.PATHS[path][0]
     a, b = sweep.operand_codes(path, M, N, K, rows, cols)
     acc = lowbit.mac.accumulator(preset, **knobs)
-    c = np.asarray(lowbit.matmul(a, b, fmt, fmt, accumulator=acc, out_dtype=out, M=M, N=N, K=K))
+    c = np.asarray(lowbit.matmul(a, b, fmt, fmt, accumulator=acc, out_dtype=out, M=M, N=N, K=K, rows=rows, cols=cols))
     if out == "int32":
         return c.astype(np.int64).astype(np.uint32).reshape(-1)
     return (c.view(np.uint32) if out == "float32" else c.view(np.uint16).astype(np.uint32)).reshape(-1)

@@ -79,7 +79,8 @@ def test_probed_cuts_reproduce_the_recorded_samples(path):
                 if pieces > 1:
                     starts = np.cumsum(cr.streamk_slices(K, e["k_step"], pieces))[:-1] // e["k_step"]
                     assert starts.tolist() == cut, (key, cut)
-                got[np.ix_(rs, cs)] = cr.emulate(path, walk, pieces, M, N, K, rows[rs], cols[cs]).reshape(len(rs), len(cs))
+                part = cr.emulate(path, walk, pieces, M, N, K, rows[rs], cols[cs])
+                got[np.ix_(rs, cs)] = part.reshape(len(rs), len(cs))
         assert np.array_equal(got.reshape(-1), want), key
         checked += 1
     assert checked == len(probes(path)["shapes"])
@@ -115,3 +116,30 @@ def test_streamk_code_round_trips_and_refuses_bad_pieces():
     assert cr.streamk_decode(-1) is None and cr.streamk_decode(5) is None
     with pytest.raises(ValueError, match="pieces=64 is not allowed"):
         cr.streamk_code(120, 64)
+
+
+def test_the_natural_call_cuts_the_tiles_cublas_cut():
+    """TF32 72×8192×1024 (a table row: 120 CTAs over 128 tiles of 128×64, the last 8 cut in two):
+    lowbit.matmul with the preset and the whole operands, no shape argument, gives the GPU's
+    bits at every sampled output — those in the cut tiles among them; partial operands say
+    which rows and columns of C they are."""
+    import lowbit
+    from lowbit.mac import sweep
+
+    M, N, K = 72, 8192, 1024
+    rec, i = _sampled("tf32")[(M, N, K)]
+    rows, cols, want = cr._samples(rec, i)
+    acc = cr.preset_accumulator("h100-tf32", {}, M, N, K)
+    cut = {(r0, c0) for r0, r1, c0, c1, _ in acc.tiles}
+    assert len(cut) == 8 and {c0 for _, c0 in cut} == {c * 64 for c in range(120, 128)}
+    assert any(c >= 120 * 64 for c in cols)  # samples in the cut tiles
+    a, b = sweep.operand_codes("tf32", M, N, K)
+    c = np.asarray(lowbit.matmul(a, b, "float32", "float32", accumulator="h100-tf32"))
+    assert np.array_equal(c[np.ix_(rows, cols)].view(np.uint32).reshape(-1), want)
+    a, b = sweep.operand_codes("tf32", M, N, K, rows, cols)
+    part = lowbit.matmul(a, b, "float32", "float32", accumulator="h100-tf32", M=M, N=N, K=K, rows=rows, cols=cols)
+    assert np.array_equal(np.asarray(part).view(np.uint32).reshape(-1), want)
+    with pytest.raises(ValueError, match="rows= and cols="):
+        lowbit.matmul(a, b, "float32", "float32", accumulator="h100-tf32", M=M, N=N, K=K)
+    with pytest.raises(ValueError, match="rows must be 8 non-negative integer indices"):
+        lowbit.matmul(a, b, "float32", "float32", accumulator="h100-tf32", M=M, N=N, K=K, rows=rows[:3], cols=cols)

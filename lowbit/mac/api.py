@@ -58,7 +58,7 @@ def _device(device) -> str:
 
 
 def matmul(a_codes, b_codes, a_format=None, b_format=None, *, accumulator, scale_a=1.0, scale_b=1.0,
-           out_dtype="float32", device="cpu", M=None, N=None, K=None) -> np.ndarray:
+           out_dtype="float32", device="cpu", M=None, N=None, K=None, rows=None, cols=None) -> np.ndarray:
     """C = (A @ B) · scale_a · scale_b with A (M×K) and B (K×N) given as element codes.
 
     Args:
@@ -87,6 +87,10 @@ def matmul(a_codes, b_codes, a_format=None, b_format=None, *, accumulator, scale
         columns of B (a preset whose K order the library picks by shape, such as
         ``h100-bf16``, needs it then); default: the operands' own M, N, K.  K must equal
         the operands' K; M and N must be at least their rows and columns.
+      rows, cols: which rows of C (of A) and columns of C (of B) partial operands are, in
+        order (integer arrays); default: the first ones.  An accumulator that cuts some output
+        tiles alone (``tiles``: cuBLAS's stream-K launches of fewer CTAs than tiles, from a
+        preset at such a shape) needs them for partial operands.
 
     Returns:
       An M×N array of ``out_dtype``.
@@ -108,10 +112,36 @@ def matmul(a_codes, b_codes, a_format=None, b_format=None, *, accumulator, scale
     odt = _out_dtype(out_dtype)
     acc = for_operands(accumulator, a_codes, b_codes, a_format, b_format, M, N, K, out=odt)
     sa, sb = _scale(scale_a, "scale_a"), _scale(scale_b, "scale_b")
+    at = None if rows is None and cols is None else _positions(np.shape(a_codes)[0], np.shape(b_codes)[1], rows, cols)
     if odt == "int32":
         return _int32_matmul(a_codes, b_codes, a_format, b_format, acc, sa, sb, _device(device))
-    out = accumulate(a_codes, b_codes, a_format, b_format, acc, _device(device))
+    out = accumulate(a_codes, b_codes, a_format, b_format, acc, _device(device), at=at)
     return epilogue(out, sa, sb, odt, acc)
+
+
+def _positions(m: int, n: int, rows, cols):
+    """(rows, cols) of C that partial operands of ``m`` rows and ``n`` columns are, checked."""
+    rows = np.arange(m) if rows is None else np.asarray(rows)
+    cols = np.arange(n) if cols is None else np.asarray(cols)
+    for name, v, size in (("rows", rows, m), ("cols", cols, n)):
+        if v.ndim != 1 or v.shape[0] != size or not np.issubdtype(v.dtype, np.integer) or (size and v.min() < 0):
+            raise ValueError(f"{name} must be {size} non-negative integer indices (one per operand "
+                             f"{'row of a' if name == 'rows' else 'column of b'}), got shape {v.shape} {v.dtype}")
+    return rows, cols
+
+
+def _tiles_at(acc, a, b, fa, fb, rows, cols, device):
+    """The accumulator of every output of partial operands that are C's ``rows`` and ``cols``,
+    under an accumulator that cuts some output tiles alone (``tiles``)."""
+    M, N = acc.for_mn
+    if (rows.size and rows.max() >= M) or (cols.size and cols.max() >= N):
+        raise ValueError(f"rows / cols reach past the {M}x{N} product the accumulator {acc.preset!r} was built for")
+    out = _fused_block(dataclasses.replace(acc, tiles=None, for_mn=None), a, b, fa, fb, device)
+    for r0, r1, c0, c1, tile_acc in acc.tiles:
+        r, c = np.flatnonzero((rows >= r0) & (rows < r1)), np.flatnonzero((cols >= c0) & (cols < c1))
+        if r.size and c.size:
+            out[np.ix_(r, c)] = _fused_block(tile_acc, a[r], b[:, c], fa, fb, device)
+    return out
 
 
 def gemm_shape(a_codes, b_codes, M=None, N=None, K=None) -> tuple[int, int, int]:
@@ -207,8 +237,9 @@ def dot(a_codes, b_codes, a_format, b_format, *, accumulator, scale_a=1.0, scale
                   scale_a=scale_a, scale_b=scale_b, out_dtype=out_dtype, device=device)[0, 0]
 
 
-def accumulate(a_codes, b_codes, a_format, b_format, acc, device: str = "cpu") -> np.ndarray:
-    """The float32 accumulator of every output (no scale), NaN results with ``acc.nan_bits``."""
+def accumulate(a_codes, b_codes, a_format, b_format, acc, device: str = "cpu", at=None) -> np.ndarray:
+    """The float32 accumulator of every output (no scale), NaN results with ``acc.nan_bits``;
+    ``at``: (rows, cols) of C that partial operands are, for an accumulator with ``tiles``."""
     fa, fb = lookup(a_format), lookup(b_format)
     a = np.asarray(a_codes)
     b = np.asarray(b_codes)
@@ -234,7 +265,9 @@ def accumulate(a_codes, b_codes, a_format, b_format, acc, device: str = "cpu") -
                 f"float32 operands are taken by fused-block accumulators (h100-tf32-triton, h100-fp32)")
     M, N = a.shape[0], b.shape[1]
     out = np.zeros((M, N), np.float32)
-    if isinstance(acc, FusedBlock):
+    if isinstance(acc, FusedBlock) and at is not None and acc.tiles is not None:
+        out = _tiles_at(acc, a, b, fa, fb, *at, device)
+    elif isinstance(acc, FusedBlock):
         out = _fused_block(acc, a, b, fa, fb, device)
     elif M and N:
         ca = codes_for_kernel(a, fa, "a_codes")
@@ -322,7 +355,8 @@ def _fused_block(acc: FusedBlock, a, b, fa, fb, device: str) -> np.ndarray:
             raise ValueError(
                 f"accumulator {acc.preset or 'fused-block'!r} treats some output tiles of the {M}x{N} product "
                 f"differently; the operands give a {a.shape[0]}x{b.shape[1]} C, whose tiles it cannot place; "
-                f"allowed: the full {M}x{N} operands, or the per-tile settings themselves (see its docstring)")
+                f"allowed: the full {M}x{N} operands, partial ones with rows= and cols= (which rows and columns "
+                f"of C they are), or the per-tile settings themselves (see its docstring)")
         out = _fused_block(dataclasses.replace(acc, tiles=None, for_mn=None), a, b, fa, fb, device)
         for r0, r1, c0, c1, tile_acc in acc.tiles:
             out[r0:r1, c0:c1] = _fused_block(tile_acc, a[r0:r1], b[:, c0:c1], fa, fb, device)

@@ -23,6 +23,7 @@ each a chain from 0, their results added in order in ``reduce``).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
 import json
@@ -355,15 +356,19 @@ class StreamK:
         ctas, pieces = streamk_decode(split)
         return cls(ctas, pieces, geo[1], geo[0], max(geo[2], geo[3]), "N" if "tf32" in family else "M")
 
+    def counts(self, M: int, N: int) -> tuple:
+        """(tiles the raster walks, a partial group's padding counted; tiles cut) at M × N."""
+        across, down = ((-(-N // self.tile_n), -(-M // self.tile_m)) if self.along == "N"
+                        else (-(-M // self.tile_m), -(-N // self.tile_n)))
+        padded = -(-across // self.group) * self.group * down
+        return padded, padded % self.ctas if padded > self.ctas else padded
+
     def cut_tiles(self, M: int, N: int, K: int, k_step: int) -> tuple:
         """((tile row, tile column) of every cut tile, pieces each)."""
         ntm, ntn = -(-M // self.tile_m), -(-N // self.tile_n)
-        across, down = (ntn, ntm) if self.along == "N" else (ntm, ntn)
-        groups = -(-across // self.group)
-        padded = groups * self.group * down
-        cut = padded % self.ctas if padded > self.ctas else padded
-        pieces = self.pieces or balanced_pieces(self.ctas // cut if padded > self.ctas else self.ctas // padded,
-                                                -(-K // k_step))
+        down = ntm if self.along == "N" else ntn
+        padded, cut = self.counts(M, N)
+        pieces = self.pieces or balanced_pieces(self.ctas // cut, -(-K // k_step))
         out = []
         for pos in range(padded - cut, padded):
             gi, rest = divmod(pos, self.group * down)
@@ -996,6 +1001,23 @@ class Rule:
         t = self.table
         return np.flatnonzero((t[:, 0] == M) & (t[:, 1] == N) & (t[:, 2] == K))
 
+    def _pieces(self, rows: np.ndarray, plan: "StreamK", M: int, N: int, K: int, walk: Walk) -> tuple:
+        """(plan, how): its pieces, where not known, those of the first of ``rows`` (stream-K
+        launches of one kernel, nearest first) whose samples showed them with as many CTAs
+        cutting as many tiles over as many k-iterations; else :func:`balanced_pieces`' (0)."""
+        if plan.pieces:
+            return plan, f"{plan.pieces} pieces"
+        t = self.table
+        cut, iters = plan.counts(M, N)[1], -(-K // walk.granule)
+        for k in rows.tolist():
+            ctas, pieces = streamk_decode(int(t[k, 4]))
+            if (ctas == plan.ctas and pieces and -(-int(t[k, 2]) // walk.granule) == iters
+                    and plan.counts(int(t[k, 0]), int(t[k, 1]))[1] == cut):
+                return (dataclasses.replace(plan, pieces=pieces),
+                        f"{pieces} pieces as at {t[k, 0]}x{t[k, 1]}x{t[k, 2]} "
+                        "(as many tiles cut over as many k-iterations)")
+        return plan, "its pieces balanced"
+
     def _split(self, kin: np.ndarray, geo: tuple, M: int, N: int, K: int, walk: Walk, family: str = ""):
         """(split, slice length, how) of a kernel of tile geometry ``geo`` at M, N, K from its
         recorded launches ``kin``: the SPLIT_VOTES nearest in log2 output tiles, log2 K and
@@ -1022,8 +1044,11 @@ class Rule:
                 ctas = streamk_decode(int(t[j, 4]))[0]
                 if tiles > ctas:
                     plan = StreamK(ctas, 0, geo[1], geo[0], max(geo[2], geo[3]), "N" if "tf32" in family else "M")
-                    return plan, walk.granule, (f"a stream-K launch of {ctas} CTAs over {tiles} tiles as at "
-                                                f"{t[j, 0]}x{t[j, 1]}x{t[j, 2]}, its pieces balanced")
+                    why = f"a stream-K launch of {ctas} CTAs over {tiles} tiles as at {t[j, 0]}x{t[j, 1]}x{t[j, 2]}"
+                    # pieces seen where the same CTAs cut as many tiles over as many k-iterations
+                    plan, pieces_why = self._pieces(over[np.argsort(distance(over), kind="stable")], plan, M, N, K,
+                                                     walk)
+                    return plan, walk.granule, f"{why}, {pieces_why}"
             elif tiles > self.sms:
                 return -1, walk.granule, (f"a stream-K launch over {tiles} tiles, more than the {self.sms} SMs, "
                                           "with no recorded launch of its kernel over more tiles than CTAs")
@@ -1067,7 +1092,16 @@ class Rule:
             how = "recorded"
             if w >= 0 and streamk_decode(s) and self._geometries[f]:
                 s = StreamK.of(s, self.families[f], self._geometries[f])
-                how += f" (a stream-K launch of {s.ctas} CTAs over more output tiles)"
+                if not s.pieces:  # not sampled: the pieces of a sampled launch of its kernel alike
+                    kin = np.flatnonzero((self.kernel_class == self.kernel_class[hit[0]]) & (t[:, 4] <= -STREAMK_CODE))
+                    d = np.log2(t[kin, :3]) - np.log2([M, N, K])
+                    s, why = self._pieces(kin[np.argsort((d ** 2).sum(axis=1), kind="stable")], s, M, N, K,
+                                          self._walks[w])
+                    how = (f"recorded kernel (a stream-K launch of {s.ctas} CTAs over more output tiles), its pieces "
+                           f"predicted: {why}")
+                else:
+                    how += (f" (a stream-K launch of {s.ctas} CTAs over more output tiles, {s.pieces} pieces as its "
+                            "outputs show)")
         else:
             c = int(self.kernel_tree.predict(features(M, N, K))[0])
             kin = np.flatnonzero((self.kernel_class == c) & self._usable)
@@ -1079,7 +1113,7 @@ class Rule:
             geo = self._geometries[f]
             if w >= 0 and geo:
                 s, g, why = self._split(kin, geo, M, N, K, self._walks[w], self.families[f])
-                how += f", split {s}: {why}"
+                how += f", {why}" if isinstance(s, StreamK) else f", split {s}: {why}"
                 g = g if isinstance(s, StreamK) or s > 1 else 0
         if isinstance(s, StreamK):
             return self._walks[w], s, None, how

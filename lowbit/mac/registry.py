@@ -125,8 +125,9 @@ def _sourced(key, fn, params, M, N, K, out):
         sweep = _sweep_command(rules, key, knobs, out, M, N, K)
         if predicted is not None:
             doc = rules.shipped()
+            recorded = how == "recorded" or how.startswith("recorded (")  # its kernel and cut as recorded
             return predicted, (f"the cuBLAS rule of {doc['gpu']} (cuBLASLt {doc['versions'].get('cublasLt')}), "
-                               f"path {path} {how}" + ("" if how == "recorded" else f"; a prediction: record the "
+                               f"path {path} {how}" + ("" if recorded else f"; a prediction: record the "
                                                        f"kernel cuBLAS runs there, on an SM90 GPU: {sweep}"))
         hint = f"; or {cal.hint(key, cal.knobs(key, params), M, N, K)}" if calibrated else ""
         if sweep:
