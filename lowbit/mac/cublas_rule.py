@@ -66,7 +66,8 @@ def main_kernel(kernels):
 def describe(kernels, M: int, N: int, K: int) -> tuple[str, int] | None:
     """(family, split) of the kernels launched for one GEMM: the family is the main kernel's
     short name with its tile sizes dropped (the k-tile and instruction kept); split the number
-    of split-K slices (1 without a reduction kernel)."""
+    of split-K slices (1 without a reduction kernel); a stream-K launch of fewer CTAs than
+    tiles gives :func:`streamk_code` of its CTAs (pieces 0: not known from the launch)."""
     main = main_kernel(kernels)
     if main is None:
         return None
@@ -219,9 +220,10 @@ class Walk:
     ``granule``s — contiguous, or (``interleave``) dealt round-robin — their results added in
     ``reduce``.  ``plan`` names a cut of K other than split-K slices added in order:
 
-    * ``"streamk"`` (sm90 xmma ``segment_k_on`` kernels, every tile cut alike): ``split``
-      pieces of whole k-tiles (``granule``), the k-tiles shared evenly, the extra ones on the
-      last pieces, added in :func:`pow2_tree` order (:func:`streamk_slices`);
+    * ``"streamk"`` (sm90 xmma ``segment_k_on`` kernels): ``split`` pieces of whole k-tiles
+      (``granule``), the k-tiles shared evenly, the extra ones on the last pieces, added in
+      :func:`pow2_tree` order (:func:`streamk_slices`) — every tile where the launch has CTAs
+      for every tile; some tiles alone where it has fewer (a :class:`StreamK` split);
     * ``"lanes"`` (``gemmSN_NN_kernel<float, T, split, …>``, M ≤ 8): ``split`` lanes of
       ceil(K / split) consecutive k, each summed in pieces of 512 / split (each a chain from 0)
       added in order, the lanes' sums then added in order (:func:`lane_slices`);
@@ -316,9 +318,9 @@ def streamk_decode(split: int) -> tuple | None:
 def balanced_pieces(most: int, iterations: int) -> int:
     """The pieces cuBLAS cuts a stream-K tile into when its outputs did not say: the fewest
     whose longest piece is as short as ``most`` pieces' — ``most`` = G // S (S cut tiles
-    over G CTAs) — of the tile's k-iterations.  Found on the 528 sampled launches of
-    ``sweep/probes`` whose cut tiles the raster of :class:`StreamK` names (TF32 and FP16
-    accumulation): right for 442, against 366 for G // S itself (``docs/cublas.md``)."""
+    over G CTAs) — of the tile's k-iterations.  Of the 359 sampled training launches (TF32 and
+    FP16 accumulation) whose cut tiles the raster of :class:`StreamK` names, it gives the pieces
+    their samples show at 308, G // S itself at 271 (``docs/cublas.md``, stop 25)."""
     most = max(1, min(most, iterations))
     longest = -(-iterations // most)
     return -(-iterations // longest)
@@ -423,8 +425,6 @@ def accumulator(path: str, walk: Walk, split, K: int, granule: int | None = None
     """The lowbit accumulator of ``path``'s GEMM under ``walk`` with ``split`` slices of whole
     ``granule``s (default the walk's) of K; a :class:`StreamK` split cuts some output tiles of
     the M×N product alone (an accumulator with ``tiles``, for the full operands)."""
-    import dataclasses
-
     if isinstance(split, StreamK):
         if M is None or N is None:
             raise ValueError("a stream-K launch of fewer CTAs than tiles cuts some tiles alone: give M and N")
