@@ -164,3 +164,56 @@ def test_full_output_check_is_of_the_shipped_rule(path):
         if e["kind"] == "recorded" and e["differ"]:
             inexact.append((M, N, K))
     assert inexact == ({"tf32": [], "fp16-acc16": [(256, 11008, 4096)]}[path])
+
+
+def test_calibrate_sweep_keeps_a_stream_k_launch_with_the_pieces_its_outputs_show(tmp_path, monkeypatch):
+    """``lowbit calibrate --sweep --shape`` at TF32 LLM layers the shipped rule predicts wrong,
+    stream-K launches of fewer CTAs than tiles (the GPU's recording stood in for by the H200's
+    own): each is kept with its CTAs and the pieces its samples show, and the preset then
+    reproduces it; one whose samples no plan reproduces (1602×1536×1536, whose tiles are walked
+    in groups of tile rows, not of tile columns as TF32's usually are) is not kept."""
+    import sys
+
+    import lowbit
+    from lowbit.mac import calibration, sweep
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_cublas_rule import lowbit_bits
+
+    monkeypatch.setenv("LOWBIT_CACHE", str(tmp_path))
+    monkeypatch.setattr(calibration, "gpu_info", lambda: {"gpu": "NVIDIA H200", "sm": [9, 0],
+                                                          "versions": {"torch": "2.11.0+cu130"}})
+    llm = cr.load_record(SWEEP / "records" / "tf32.llm.json.gz")
+    wrong = {tuple(s) for s in cr.shipped()["llm_held_out"]["tf32"]["failures"]}
+    walk = cr.Walk.from_key("b8-t0-g32-float32-streamk")
+    over = [i for i, s in enumerate(llm["shapes"]) if tuple(s) in wrong and str(i) in llm["bits"]
+            and cr.streamk_decode(cr.describe(llm["kernels"][i], *s)[1])]
+    fits = []
+    for i in over:  # the first two whose samples a plan reproduces
+        if len(fits) < 2 and cr.fit_streamk(llm, "tf32", walk, i, cr.describe(llm["kernels"][i], *llm["shapes"][i])[1]):
+            fits.append(i)
+    refused = [i for i in over if llm["shapes"][i] == [1602, 1536, 1536]]
+    pick = fits + refused
+    assert len(pick) == 3
+
+    def fake_record(path, shapes_, outputs=True, log=None, **kw):
+        idx = [pick[[tuple(llm["shapes"][i]) for i in pick].index(tuple(s))] for s in shapes_]
+        return {"path": path, "shapes": [llm["shapes"][i] for i in idx], "kernels": [llm["kernels"][i] for i in idx],
+                "rows": {str(j): llm["rows"][str(i)] for j, i in enumerate(idx)},
+                "cols": {str(j): llm["cols"][str(i)] for j, i in enumerate(idx)},
+                "bits": {str(j): llm["bits"][str(i)] for j, i in enumerate(idx)}, "errors": {}}
+
+    monkeypatch.setattr(sweep, "record", fake_record)
+    cr._RULES.clear()
+    try:
+        dest = cr.calibrate_sweep(["tf32"], [tuple(llm["shapes"][i]) for i in pick], log=lambda s: None)
+        table = cr.read(dest)["rules"]["tf32"].table
+        assert len(table) == 2 and all(cr.streamk_decode(int(s))[1] > 0 for s in table[:, 4])
+        assert sorted(table[:, :3].tolist()) == sorted(llm["shapes"][i] for i in pick[:2])
+        for i in pick[:2]:
+            M, N, K = llm["shapes"][i]
+            rows, cols, want = cr._samples(llm, i)
+            assert np.array_equal(lowbit_bits("tf32", M, N, K, rows, cols), want)
+            assert lowbit.mac.provenance("h100-tf32", M, N, K).startswith("recorded on your GPU")
+    finally:
+        cr._RULES.clear()

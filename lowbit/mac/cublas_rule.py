@@ -1423,9 +1423,20 @@ def calibrate_sweep(paths, shapes=None, held_out_shapes=None, log=print) -> Path
             if d is None or w is None or str(i) not in rec["bits"]:
                 log(f"{p} {M}x{N}x{K}: kernel family {d and d[0]} has no known walk; not kept")
                 continue
+            if streamk_decode(d[1]):  # fewer CTAs than tiles: the pieces its outputs show
+                split = fit_streamk(rec, p, Walk.from_key(w), i, d[1])
+                if split is None:
+                    log(f"{p} {M}x{N}x{K}: {d[0]} cuts K in a way lowbit does not model (a stream-K launch of fewer "
+                        "CTAs than output tiles no plan reproduces); not kept")
+                    continue
+                rows.append((M, N, K, _index(walks, w), split, _index(fams, kernel_label(rec["kernels"][i], M, N, K)),
+                             0))
+                ctas, pieces = streamk_decode(split)
+                log(f"{p} {M}x{N}x{K}: {d[0]}, a stream-K launch of {ctas} CTAs over more tiles, {pieces} pieces, "
+                    "reproduced")
+                continue
             if d[1] < 0:
-                log(f"{p} {M}x{N}x{K}: {d[0]} cuts K in a way lowbit does not model (a stream-K launch of fewer "
-                    "CTAs than output tiles); not kept")
+                log(f"{p} {M}x{N}x{K}: {d[0]} cuts K in a way lowbit does not model; not kept")
                 continue
             split = d[1] or find_split(rec, p, Walk.from_key(w), i)
             g = _match(rec, p, Walk.from_key(w), i, split) if split else None

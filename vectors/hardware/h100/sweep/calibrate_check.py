@@ -4,7 +4,9 @@ PYTHONPATH=. python vectors/hardware/h100/sweep/calibrate_check.py CACHE_DIR
 For shapes in no recording: (1) lowbit.matmul with the shipped rule alone, (2) `lowbit calibrate
 --sweep` at those shapes into CACHE_DIR, (3) lowbit.matmul again (the presets read the cache
 first) — each against torch.mm(a, b, out_dtype=torch.float32) / torch.matmul on Gaussian
-operands torch drew (not the sweep's hashed ones): 16 rows × 16 columns spread over C per shape.
+operands torch drew (not the sweep's hashed ones): 16 rows × 16 columns spread over C per shape
+(rows= and cols= say which: a stream-K launch of fewer CTAs than tiles cuts some tiles alone;
+stop 25: calibrate_check3.log).
 """
 import os
 import subprocess
@@ -40,7 +42,8 @@ def check(path, M, N, K, seed=11):
     ib = b.cpu().view(torch.int32 if fmt == "float32" else torch.int16).numpy().view(view)[:, cols]
     want = c.cpu().numpy()[np.ix_(rows, cols)].view(np.uint32)
     try:
-        got = lowbit.matmul(ia, ib, fmt, fmt, accumulator=lowbit.mac.accumulator(preset, **knobs), M=M, N=N, K=K)
+        got = lowbit.matmul(ia, ib, fmt, fmt, accumulator=lowbit.mac.accumulator(preset, **knobs), M=M, N=N, K=K,
+                            rows=rows, cols=cols)
         return int((np.asarray(got).view(np.uint32) != want).sum()), want.size
     except ValueError as err:
         return f"error: {str(err)[:160]}", want.size
