@@ -68,3 +68,11 @@ def test_chain_starts_bad_input():
         chain_starts(gemm, "float32", "float32", M=8, N=8, K=64, tile_m=0, tile_n=4, k_step=8)
     with pytest.raises(DiscoveryError, match="neither"):
         chain_starts(gemm, "float32", "float32", M=8, N=8, K=64, tile_m=4, tile_n=4, k_step=8)
+
+
+def test_chain_starts_names_a_boundary_it_cannot_probe():
+    # K = 3·32 + 1: the last k-iteration holds one position, the probe's column term needs two
+    M, N, K = 64, 64, 97
+    gemm = _gemm("tf32", "float32", cr.Walk(8, None, 32, "float32"), M, N, K, (64, 64), 32, {(0, 0): ()})
+    with pytest.raises(DiscoveryError, match="boundary before k-iteration 3 was not probed"):
+        chain_starts(gemm, "float32", "float32", M=M, N=N, K=K, tile_m=64, tile_n=64, k_step=32)

@@ -182,6 +182,10 @@ def chain_starts(gemm: Callable, a_format, b_format, *, M: int, N: int, K: int, 
             raise DiscoveryError(f"tile ({tm[k]}, {tn[k]}): iterations {a_it[k]} and {b_it[k]} "
                                  f"{'share' if got[k] else 'do not share'} a chain, against the chain starts "
                                  f"between them: not contiguous chains of {tile_m} x {tile_n} tiles, k_step {k_step}")
+    if iters > 1 and not seen[:, :, 1:].all():  # never a silent "no cut": say which was not probed
+        tm, tn, b = np.argwhere(~seen[:, :, 1:])[0]
+        raise DiscoveryError(f"tile ({tm}, {tn}): the boundary before k-iteration {b + 1} was not probed (the probe "
+                             f"needs {span} positions of an iteration; K={K} leaves {K - (iters - 1) * k_step} in the last)")
     cuts = seen & ~same
     cuts[:, :, 0] = False
     return ChainMap(M, N, K, tile_m, tile_n, k_step, cuts, calls)
