@@ -131,8 +131,8 @@ def _positions(m: int, n: int, rows, cols):
 
 
 def _tiles_at(acc, a, b, fa, fb, rows, cols, device):
-    """The accumulator of every output of partial operands that are C's ``rows`` and ``cols``,
-    under an accumulator that cuts some output tiles alone (``tiles``)."""
+    """The accumulator of every output of operands that are C's ``rows`` and ``cols`` (all of
+    them, or some), under an accumulator that cuts some output tiles alone (``tiles``)."""
     M, N = acc.for_mn
     if (rows.size and rows.max() >= M) or (cols.size and cols.max() >= N):
         raise ValueError(f"rows / cols reach past the {M}x{N} product the accumulator {acc.preset!r} was built for")
@@ -357,10 +357,7 @@ def _fused_block(acc: FusedBlock, a, b, fa, fb, device: str) -> np.ndarray:
                 f"differently; the operands give a {a.shape[0]}x{b.shape[1]} C, whose tiles it cannot place; "
                 f"allowed: the full {M}x{N} operands, partial ones with rows= and cols= (which rows and columns "
                 f"of C they are), or the per-tile settings themselves (see its docstring)")
-        out = _fused_block(dataclasses.replace(acc, tiles=None, for_mn=None), a, b, fa, fb, device)
-        for r0, r1, c0, c1, tile_acc in acc.tiles:
-            out[r0:r1, c0:c1] = _fused_block(tile_acc, a[r0:r1], b[:, c0:c1], fa, fb, device)
-        return out
+        return _tiles_at(acc, a, b, fa, fb, np.arange(M), np.arange(N), device)
     if acc.for_k is not None and a.shape[1] != acc.for_k:
         raise ValueError(f"accumulator {acc.preset or 'fused-block'!r} was built for K={acc.for_k} (its K order is "
                          f"per shape), but the operands have K={a.shape[1]}; allowed: build it for K={a.shape[1]}")

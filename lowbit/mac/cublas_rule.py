@@ -480,23 +480,16 @@ def accumulator(path: str, walk: Walk, split, K: int, granule: int | None = None
 
 
 def emulate(path: str, walk: Walk, split: int, M: int, N: int, K: int, rows, cols, granule=None) -> np.ndarray:
-    """The sampled outputs' bits (as :func:`lowbit.mac.sweep.record` keeps them) under a walk."""
+    """The sampled outputs' bits (as :func:`lowbit.mac.sweep.record` keeps them) under a walk:
+    ``split`` slices, or a :class:`StreamK` plan (its cut tiles placed by the samples' rows and
+    columns, ``lowbit.matmul``'s ``rows`` / ``cols``)."""
     from .api import matmul
 
-    if isinstance(split, StreamK):  # the cut tiles' samples and the whole tiles' apart
-        rows, cols = np.asarray(rows), np.asarray(cols)
-        tiles, pieces = split.cut_tiles(M, N, K, walk.granule)
-        cut = np.zeros((len(rows), len(cols)), bool)
-        for tm, tn in tiles:
-            cut[np.ix_(rows // split.tile_m == tm, cols // split.tile_n == tn)] = True
-        out = emulate(path, walk, 1, M, N, K, rows, cols, granule).reshape(len(rows), len(cols))
-        for r in np.flatnonzero(cut.any(axis=1)):
-            c = np.flatnonzero(cut[r])
-            out[r, c] = emulate(path, walk, pieces, M, N, K, rows[r:r + 1], cols[c], granule)
-        return out.reshape(-1)
     a, b = sweep.operand_codes(path, M, N, K, rows, cols)
     fmt, out = sweep.PATHS[path][0], sweep.PATHS[path][1]
-    c = matmul(a, b, fmt, fmt, accumulator=accumulator(path, walk, split, K, granule), out_dtype=out, M=M, N=N, K=K)
+    c = matmul(a, b, fmt, fmt, accumulator=accumulator(path, walk, split, K, granule, M=M, N=N), out_dtype=out,
+               M=M, N=N, K=K, rows=None if rows is None else np.asarray(rows),
+               cols=None if cols is None else np.asarray(cols))
     c = np.asarray(c)
     if out == "int32":
         return c.astype(np.int64).astype(np.uint32).reshape(-1)
@@ -1018,7 +1011,7 @@ class Rule:
                         "(as many tiles cut over as many k-iterations)")
         return plan, "its pieces balanced"
 
-    def _split(self, kin: np.ndarray, geo: tuple, M: int, N: int, K: int, walk: Walk, family: str = ""):
+    def _split(self, kin: np.ndarray, geo: tuple, M: int, N: int, K: int, walk: Walk, family: str):
         """(split, slice length, how) of a kernel of tile geometry ``geo`` at M, N, K from its
         recorded launches ``kin``: the SPLIT_VOTES nearest in log2 output tiles, log2 K and
         (half weight) the output's aspect log2(M / N) each propose a split — the waves of CTAs
@@ -1043,7 +1036,7 @@ class Rule:
                 j = over[int(np.argmin(distance(over)))]
                 ctas = streamk_decode(int(t[j, 4]))[0]
                 if tiles > ctas:
-                    plan = StreamK(ctas, 0, geo[1], geo[0], max(geo[2], geo[3]), "N" if "tf32" in family else "M")
+                    plan = StreamK.of(streamk_code(ctas, 0), family, geo)
                     why = f"a stream-K launch of {ctas} CTAs over {tiles} tiles as at {t[j, 0]}x{t[j, 1]}x{t[j, 2]}"
                     # pieces seen where the same CTAs cut as many tiles over as many k-iterations
                     plan, pieces_why = self._pieces(over[np.argsort(distance(over), kind="stable")], plan, M, N, K,

@@ -120,6 +120,7 @@ def chain_starts(gemm: Callable, a_format, b_format, *, M: int, N: int, K: int, 
     col_codes = [(o, _code(fb, v)) for o, v in col_terms]
     i_of_m = np.arange(M) % tile_m
     j_of_n = np.arange(N) % tile_n
+    tm_of_m, tn_of_n = np.arange(M) // tile_m, np.arange(N) // tile_n
     same = np.zeros((tiles_m, tiles_n, iters), bool)   # same[.., b]: iterations b-1 and b share a chain
     seen = np.zeros((tiles_m, tiles_n, iters), bool)
     calls = 0
@@ -157,7 +158,6 @@ def chain_starts(gemm: Callable, a_format, b_format, *, M: int, N: int, K: int, 
             raise DiscoveryError(f"output ({m}, {n}): terms inside one k-iteration were added as two chains; "
                                  f"k_step={k_step} is not the kernel's, or its chains are not {chain}")
         # contiguity: iterations a <= b share a chain iff no chain starts in (a, b]
-        tm_of_m, tn_of_n = np.arange(M) // tile_m, np.arange(N) // tile_n
         nxt = live & (dj == di + 1)
         mm, nn = np.nonzero(nxt)
         at = (tm_of_m[mm], tn_of_n[nn], it_col[nn])

@@ -403,11 +403,11 @@ def streamk(records: Path, doc: dict, path: str) -> dict:
     walks, table = list(rule.walks), rule.table.copy()
     # a stream-K family without a walk: the stream-K walk of its k-tile, tried on its samples
     for fam, info in families.items():
-        m = cr.re.search(r"_k(\d+)_", fam)
-        if info.get("walk") or "segment_k_on" not in fam or not m:
+        if info.get("walk") or "segment_k_on" not in fam:
             continue
-        reduce = "float16" if path == "fp16-acc16" else "float32"
-        walk = cr.Walk(16 if path == "fp16-acc16" else 8, None, int(m.group(1)), reduce, plan="streamk")
+        walk = next((c for c in cr.candidates(path, fam) if c.plan == "streamk"), None)  # its k-tile's, first reduce
+        if walk is None:
+            continue
         tried = ok = 0
         for shape, ls in launches.items():
             rec, i = ls[0]
@@ -424,10 +424,9 @@ def streamk(records: Path, doc: dict, path: str) -> dict:
                 if label.split("@")[0] == fam:
                     table[table[:, 5] == f, 3] = w
     counts = {"planned": 0, "fitted": 0, "refused": 0}
-    for j in range(len(table)):
+    streamk_walks = [w for w, key in enumerate(walks) if cr.Walk.from_key(key).plan == "streamk"]
+    for j in np.flatnonzero(np.isin(table[:, 3], streamk_walks) & np.isin(table[:, 4], (-1, 0))):
         M, N, K, w, split = (int(v) for v in table[j, :5])
-        if w < 0 or split not in (-1, 0) or not cr.Walk.from_key(walks[w]).plan == "streamk":
-            continue
         ls = launches.get((M, N, K))
         if not ls:
             continue

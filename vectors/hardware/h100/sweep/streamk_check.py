@@ -34,7 +34,6 @@ PRESET = {"tf32": ("h100-tf32", {}, "float32"), "fp16-acc16": ("h100-fp16", {"ac
 def main():
     dest = sys.argv[1]
     budget = float(sys.argv[2]) if len(sys.argv) > 2 else 480.0  # per path
-    t0 = time.time()
     out = {"gpu": gpu_info(), "shapes": {}}
     for path, sets in SHAPES.items():
         if len(sys.argv) > 3 and path != sys.argv[3]:
